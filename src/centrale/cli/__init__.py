@@ -1,0 +1,1 @@
+"""The `centrale` command line. Each sub-command lives in its own module."""

@@ -1,0 +1,1025 @@
+"""The engine: one contact center's ACD, agents and interactions, sans-I/O.
+
+Theory of operation
+-------------------
+``Engine.handle(event, now)`` is the only way in. It looks the event up, checks everything the
+event needs (the transition tables of agents and interactions, the ids, the disposition rules)
+*before* changing anything, applies it, and returns the commands that follow. A refused event
+raises :class:`DomainError` and leaves the engine exactly as it was; an accepted one is appended
+to the event log (when one is attached), numbered. Replaying the log through a fresh engine with
+the same configuration gives the same state, because the engine reads nothing else: no clock (time
+comes with each event), no randomness, no I/O.
+
+Time-outs (offer timeout / RONA, wrap-up, escalation steps, maximum wait) are requested with
+:class:`StartTimer` commands and come back as :class:`TimerFired` events. A timer that is no longer
+wanted is cancelled with :class:`CancelTimer`; one that fires anyway is ignored, so drivers may
+cancel lazily.
+
+Routing lives in :mod:`centrale.core.routing`; the engine keeps the invariant that, after every
+event, no free agent is eligible for a waiting interaction of a channel it has room for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from centrale.core import errors
+from centrale.core.agent import TRANSITIONS as AGENT_TRANSITIONS
+from centrale.core.agent import VOICE, Agent, AgentState, AgentTrigger
+from centrale.core.agent import next_state as agent_next
+from centrale.core.commands import (
+    AgentStateChanged,
+    CancelTimer,
+    Command,
+    Connect,
+    Disconnect,
+    InteractionFinished,
+    InteractionQueued,
+    Offer,
+    OfferCallback,
+    RevokeOffer,
+    SendToVoicemail,
+    StartTimer,
+    WrapUpStarted,
+)
+from centrale.core.config import (
+    AgentConfig,
+    EngineConfig,
+    EscalationAction,
+    InteractionSelection,
+    QueueConfig,
+    WrapUpMode,
+)
+from centrale.core.errors import DomainError
+from centrale.core.eventlog import EventLog
+from centrale.core.events import (
+    AgentAdded,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentNotReady,
+    AgentReady,
+    AgentSkillsChanged,
+    CallbackAccepted,
+    CustomerAbandoned,
+    DispositionSet,
+    Event,
+    HoldEnded,
+    HoldStarted,
+    InteractionArrived,
+    InteractionEnded,
+    OfferAccepted,
+    OfferRejected,
+    TimerFired,
+    TransferToAgent,
+    TransferToQueue,
+    WrapUpCompleted,
+)
+from centrale.core.expressions import Expression
+from centrale.core.interaction import TRANSITIONS as IX_TRANSITIONS
+from centrale.core.interaction import Interaction, InteractionState, InteractionTrigger
+from centrale.core.interaction import next_state as ix_next
+from centrale.core.routing import Target
+from centrale.core.stats import (
+    CALLBACK,
+    CLOSED,
+    EXPIRED,
+    OVERFLOWED,
+    RONA,
+    TRANSFERRED,
+    Stats,
+)
+
+IS, IT, AS, AT = InteractionState, InteractionTrigger, AgentState, AgentTrigger
+_AGENT_TABLE = AGENT_TRANSITIONS
+_IX_TABLE = IX_TRANSITIONS
+_LOGGED_OUT, _READY, _NOT_READY = AS.LOGGED_OUT, AS.READY, AS.NOT_READY
+
+# Timer kinds.
+_OFFER, _WRAP, _ESCALATE, _EXPIRE = 1, 2, 3, 4
+
+
+class _Queue:
+    """A queue's configuration plus what the engine derives from it once."""
+
+    __slots__ = (
+        "config",
+        "open_cache",
+        "step_bound",
+        "step_exprs",
+        "step_key",
+        "step_priority",
+        "step_target",
+        "waiting",
+    )
+
+    def __init__(self, config: QueueConfig, queues: dict[str, QueueConfig]) -> None:
+        self.config = config
+        self.waiting: dict[str, Interaction] = {}
+        self.open_cache: dict[date, list[tuple[float, float]]] = {}
+        # The requirement in force at each escalation step: step k applies the first k steps.
+        exprs: tuple[Expression, ...] = (config.requires,)
+        self.step_exprs: list[tuple[Expression, ...]] = [exprs]
+        prio: int | None = None
+        self.step_priority: list[int | None] = [None]
+        for step in config.escalation:
+            if step.action is EscalationAction.REQUIRE and step.requires is not None:
+                exprs = (step.requires,)
+            elif step.action is EscalationAction.ADD_QUEUE and step.queue is not None:
+                exprs = (*exprs, queues[step.queue].requires)
+            elif step.action is EscalationAction.PRIORITY and step.priority is not None:
+                prio = step.priority
+            self.step_exprs.append(exprs)
+            self.step_priority.append(prio)
+        # Steps with the same requirement share a target; requirements that read no interaction
+        # attribute have one target per step, looked up without building a key.
+        self.step_key = [self.step_exprs.index(e) for e in self.step_exprs]
+        self.step_bound = [any(x.task_attributes for x in e) for e in self.step_exprs]
+        self.step_target: list[Target | None] = [None] * len(self.step_exprs)
+
+
+class Engine:
+    """The contact-center engine. Not thread-safe by design: one writer owns it."""
+
+    def __init__(self, config: EngineConfig, *, log: EventLog | None = None, notify: bool = True) -> None:
+        self.config = config
+        self.log = log
+        # `notify=False` leaves out pure notifications (AgentStateChanged, InteractionFinished, and
+        # InteractionQueued for new arrivals) for drivers that do not use them, such as the
+        # simulator; every command that asks for action is always returned.
+        self.notify = notify
+        qmap = {q.id: q for q in config.queues}
+        self.queues: dict[str, _Queue] = {q.id: _Queue(q, qmap) for q in config.queues}
+        self.agents: dict[str, Agent] = {}
+        self.interactions: dict[str, Interaction] = {}  # open (not terminal) ones only
+        self.targets: dict[tuple[Any, ...], Target] = {}
+        self.dispositions = {d.code: d for d in config.dispositions}
+        self.stats = Stats(
+            config.interval_seconds,
+            {q.id: q.sl_threshold for q in config.queues},
+            {q.id: q.short_abandon for q in config.queues},
+            {q.id: q.account for q in config.queues},
+        )
+        self.finished: dict[str, int] = {}  # outcome → count, for invariants and reports
+        self._timers: dict[int, tuple[int, str]] = {}
+        self._timer_seq = 0
+        self._arrival_seq = 0
+        self._offer_seq = 0
+        self._agent_seq = 0
+        self._aging = config.aging_seconds_per_priority
+        self._selection = config.interaction_selection
+        self._handlers: dict[type, Callable[[Any, float, list[Command]], None]] = {
+            InteractionArrived: self._on_arrived,
+            CustomerAbandoned: self._on_abandoned,
+            OfferAccepted: self._on_accepted,
+            OfferRejected: self._on_rejected,
+            InteractionEnded: self._on_ended,
+            HoldStarted: self._on_hold,
+            HoldEnded: self._on_unhold,
+            DispositionSet: self._on_disposition,
+            WrapUpCompleted: self._on_wrap_completed,
+            TransferToQueue: self._on_transfer_queue,
+            TransferToAgent: self._on_transfer_agent,
+            CallbackAccepted: self._on_callback_accepted,
+            AgentLoggedIn: self._on_login,
+            AgentLoggedOut: self._on_logout,
+            AgentReady: self._on_ready,
+            AgentNotReady: self._on_not_ready,
+            AgentAdded: self._on_agent_added,
+            AgentSkillsChanged: self._on_skills_changed,
+            TimerFired: self._on_timer,
+        }
+        for agent_config in config.agents:
+            self._add_agent(agent_config, 0.0)
+
+    # === the one way in ==========================================================================
+    def handle(self, event: Event, now: float) -> list[Command]:
+        """Apply one event at time `now`; return the commands that follow.
+
+        Raises :class:`DomainError` (and changes nothing) when the event is not allowed.
+        """
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise DomainError("event.unknown", f"unknown event type {type(event).__name__}")
+        out: list[Command] = []
+        handler(event, now, out)
+        if self.log is not None:
+            self.log.append(now, event)
+        return out
+
+    @classmethod
+    def replay(cls, config: EngineConfig, entries: Iterable[tuple[float, Event]]) -> Engine:
+        """A new engine with every logged event applied again in order."""
+        engine = cls(config, log=EventLog())
+        for at, event in entries:
+            engine.handle(event, at)
+        return engine
+
+    # === lookups =================================================================================
+    def _agent(self, agent_id: str) -> Agent:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            raise DomainError(errors.UNKNOWN_AGENT, f"unknown agent {agent_id!r}", agent=agent_id)
+        return agent
+
+    def _interaction(self, interaction_id: str) -> Interaction:
+        ix = self.interactions.get(interaction_id)
+        if ix is None:
+            raise DomainError(
+                errors.UNKNOWN_INTERACTION,
+                f"no open interaction {interaction_id!r}",
+                interaction=interaction_id,
+            )
+        return ix
+
+    def _queue(self, queue_id: str) -> _Queue:
+        q = self.queues.get(queue_id)
+        if q is None:
+            raise DomainError(errors.UNKNOWN_QUEUE, f"unknown queue {queue_id!r}", queue=queue_id)
+        return q
+
+    def _assigned(self, ix: Interaction, agent_id: str) -> Agent:
+        if ix.agent != agent_id:
+            raise DomainError(
+                errors.NOT_ASSIGNED,
+                f"interaction {ix.id} is not with agent {agent_id}",
+                interaction=ix.id,
+                agent=agent_id,
+            )
+        return self._agent(agent_id)
+
+    # === timers ==================================================================================
+    def _timer(self, at: float, kind: int, ref: str, out: list[Command]) -> int:
+        self._timer_seq += 1
+        tid = self._timer_seq
+        self._timers[tid] = (kind, ref)
+        out.append(StartTimer(tid, at))
+        return tid
+
+    def _cancel(self, tid: int, out: list[Command]) -> None:
+        if tid and self._timers.pop(tid, None) is not None:
+            out.append(CancelTimer(tid))
+
+    def _on_timer(self, ev: TimerFired, now: float, out: list[Command]) -> None:
+        entry = self._timers.pop(ev.timer, None)
+        if entry is None:
+            return  # cancelled or already handled: drivers may cancel lazily
+        kind, ref = entry
+        ix = self.interactions.get(ref)
+        if ix is None:
+            return
+        if kind == _OFFER:
+            self._rona(ix, now, out)
+        elif kind == _WRAP:
+            ix.timer = 0
+            self._complete(ix, now, out)
+        elif kind == _ESCALATE:
+            ix.escalation_timer = 0
+            self._escalate(ix, now, out)
+        elif kind == _EXPIRE:
+            ix.expiry_timer = 0
+            if ix.state is IS.QUEUED:
+                self._leave_line(ix, IT.EXPIRE, now, out, EXPIRED, "max_wait")
+                out.append(Disconnect(ix.id, "expired"))
+
+    # === agents ==================================================================================
+    def _add_agent(self, cfg: AgentConfig, now: float) -> Agent:
+        if cfg.id in self.agents:
+            raise DomainError(errors.DUPLICATE_AGENT, f"agent {cfg.id!r} exists already", agent=cfg.id)
+        for skill, level in cfg.skills.items():
+            if not 0 <= level <= 10:
+                raise DomainError(
+                    errors.INVALID_SKILL, f"agent {cfg.id}: proficiency of {skill} must be 0–10, got {level}"
+                )
+        self._agent_seq += 1
+        agent = Agent(
+            id=cfg.id,
+            account=cfg.account,
+            team=cfg.team,
+            site=cfg.site,
+            name=cfg.name,
+            skills=dict(cfg.skills),
+            capacity=dict(cfg.capacity),
+            seq=self._agent_seq,
+            state_since=now,
+            idle_since=now,
+        )
+        self.agents[agent.id] = agent
+        for target in self.targets.values():
+            if agent.capacity.get(target.channel, 0) > 0 and target.matches(agent):
+                target.members.append(agent)
+                agent.targets.setdefault(target.channel, []).append(target)
+        return agent
+
+    def _on_agent_added(self, ev: AgentAdded, now: float, out: list[Command]) -> None:
+        self._add_agent(ev.config, now)
+
+    def _on_skills_changed(self, ev: AgentSkillsChanged, now: float, out: list[Command]) -> None:
+        agent = self._agent(ev.agent)
+        for skill, level in ev.skills.items():
+            if not 0 <= level <= 10:
+                raise DomainError(errors.INVALID_SKILL, f"proficiency of {skill} must be 0–10, got {level}")
+        agent.skills = dict(ev.skills)
+        for targets in agent.targets.values():
+            for t in targets:
+                t.members.remove(agent)
+        agent.targets = {}
+        for target in self.targets.values():
+            if agent.capacity.get(target.channel, 0) > 0 and target.matches(agent):
+                target.members.append(agent)
+                agent.targets.setdefault(target.channel, []).append(target)
+        agent.version += 1
+        self._agent_free(agent, now, out)
+
+    def _set_state(
+        self, agent: Agent, new: AgentState, reason: str | None, now: float, out: list[Command]
+    ) -> None:
+        old = agent.state
+        agent.version += 1
+        if old is new and agent.reason == reason:
+            return
+        since = agent.state_since
+        if old is not _LOGGED_OUT and now > since:
+            self.stats.on_agent_time(agent.team, old, since, now)
+            agent.logged_in_seconds += now - since
+            if old is not _READY and old is not _NOT_READY:
+                agent.busy_seconds += now - since
+        if new is AS.READY and old is not AS.READY:
+            agent.idle_since = now
+        agent.state = new
+        agent.reason = reason if new is AS.NOT_READY else None
+        agent.state_since = now
+        if self.notify:
+            out.append(AgentStateChanged(agent.id, new.value, agent.reason, now))
+
+    def _on_login(self, ev: AgentLoggedIn, now: float, out: list[Command]) -> None:
+        agent = self._agent(ev.agent)
+        trigger = AT.LOGIN_READY if ev.ready else AT.LOGIN
+        new = agent_next(agent.id, agent.state, trigger)
+        agent.pending_logout = False
+        agent.pending_reason = None
+        self._set_state(agent, new, "login" if new is AS.NOT_READY else None, now, out)
+        if new is AS.READY:
+            self._agent_free(agent, now, out)
+
+    def _on_logout(self, ev: AgentLoggedOut, now: float, out: list[Command]) -> None:
+        agent = self._agent(ev.agent)
+        new = agent_next(agent.id, agent.state, AT.LOGOUT)
+        if new is agent.state:  # work in hand: log out once it is done
+            agent.pending_logout = True
+            agent.version += 1
+            return
+        self._set_state(agent, new, None, now, out)
+
+    def _on_ready(self, ev: AgentReady, now: float, out: list[Command]) -> None:
+        agent = self._agent(ev.agent)
+        new = agent_next(agent.id, agent.state, AT.GO_READY)
+        agent.pending_reason = None
+        agent.pending_logout = False
+        if new is agent.state:
+            agent.version += 1
+        else:
+            self._set_state(agent, new, None, now, out)
+        self._agent_free(agent, now, out)
+
+    def _on_not_ready(self, ev: AgentNotReady, now: float, out: list[Command]) -> None:
+        agent = self._agent(ev.agent)
+        new = agent_next(agent.id, agent.state, AT.GO_NOT_READY)
+        if new is AS.NOT_READY:
+            self._set_state(agent, new, ev.reason, now, out)
+        else:  # work in hand: not ready once it is done
+            agent.pending_reason = ev.reason
+            agent.version += 1
+
+    def _leave_trigger(self, agent: Agent) -> AgentTrigger:
+        """What remains with the agent once a piece of work has left it decides the next state."""
+        if agent.connected:
+            return AT.LEAVE_TO_BUSY
+        if agent.offered:
+            return AT.LEAVE_TO_RESERVED
+        if agent.wrapping:
+            return AT.LEAVE_TO_WRAP_UP
+        if agent.pending_logout:
+            return AT.LEAVE_TO_LOGGED_OUT
+        if agent.pending_reason is not None:
+            return AT.LEAVE_TO_NOT_READY
+        return AT.LEAVE_TO_READY
+
+    def _after_leave(self, agent: Agent, now: float, out: list[Command]) -> None:
+        trigger = self._leave_trigger(agent)
+        new = _AGENT_TABLE.get((agent.state, trigger)) or agent_next(agent.id, agent.state, trigger)
+        reason = None
+        if trigger is AT.LEAVE_TO_NOT_READY:
+            reason = agent.pending_reason
+            agent.pending_reason = None
+        elif trigger is AT.LEAVE_TO_LOGGED_OUT:
+            agent.pending_logout = False
+            agent.pending_reason = None
+        self._set_state(agent, new, reason, now, out)
+        self._agent_free(agent, now, out)
+
+    # === routing =================================================================================
+    def _target(self, q: _Queue, ix: Interaction) -> Target:
+        if ix.personal_agent is not None:
+            key: tuple[Any, ...] = ("agent", ix.personal_agent, ix.channel)
+            target = self.targets.get(key)
+            if target is None:
+                wanted = ix.personal_agent
+                target = self._new_target(key, q.config, ix.channel, lambda a: a.id == wanted, lambda a: 0)
+            return target
+        step = q.step_key[min(ix.step, len(q.step_exprs) - 1)]
+        if not q.step_bound[step]:
+            static = q.step_target[step]
+            if static is not None:
+                return static
+        exprs = q.step_exprs[step]
+        attrs = ix.attributes
+        key = (q.config.id, ix.channel, step, tuple(e.binding_key(attrs) for e in exprs))
+        target = self.targets.get(key)
+        if target is None:
+            bound = dict(attrs)
+            if len(exprs) == 1:
+                expr = exprs[0]
+
+                def matches(a: Agent) -> bool:
+                    return expr.matches(a, bound)
+
+                def score(a: Agent) -> int:
+                    return expr.score(a, bound)
+            else:
+
+                def matches(a: Agent) -> bool:
+                    return any(e.matches(a, bound) for e in exprs)
+
+                def score(a: Agent) -> int:
+                    return max(e.score(a, bound) for e in exprs)
+
+            target = self._new_target(key, q.config, ix.channel, matches, score)
+        if not q.step_bound[step]:
+            q.step_target[step] = target
+        return target
+
+    def _new_target(
+        self,
+        key: tuple[Any, ...],
+        qc: QueueConfig,
+        channel: str,
+        matches: Callable[[Agent], bool],
+        score: Callable[[Agent], int],
+    ) -> Target:
+        target = Target(key, qc.id, channel, matches, score, qc.agent_selection, qc.sl_threshold)
+        self.targets[key] = target
+        # One pass over the agents when a target first appears; afterwards agents carry the list.
+        for agent in self.agents.values():
+            if agent.capacity.get(channel, 0) > 0 and matches(agent):
+                target.members.append(agent)
+                agent.targets.setdefault(channel, []).append(target)
+                if agent.can_take(channel):
+                    target.push_agent(agent, agent.seq)
+        return target
+
+    def _order(self, ix: Interaction) -> float:
+        return ix.enqueued_at - ix.priority * self._aging
+
+    def _enter_line(self, ix: Interaction, q: _Queue, now: float, out: list[Command]) -> None:
+        """Put a QUEUED interaction in line at its place, or offer it straight to a free agent."""
+        target = self._target(q, ix)
+        ix.target = target
+        agent = target.pop_agent()
+        if agent is not None:
+            q.waiting[ix.id] = ix
+            self._offer(ix, agent, now, out)
+            return
+        q.waiting[ix.id] = ix
+        ix.wait_token += 1
+        target.push_interaction(ix, self._order(ix), ix.wait_token)
+
+    def _agent_free(self, agent: Agent, now: float, out: list[Command]) -> None:
+        """Give an agent with free capacity the best waiting work; else put it in the pools."""
+        targets_by_channel = agent.targets
+        if not targets_by_channel:
+            return
+        selection = self._selection
+        while True:
+            best: tuple[float, int, int, Interaction] | None = None
+            best_target: Target | None = None
+            best_score = 0.0
+            for channel, targets in targets_by_channel.items():
+                if not agent.can_take(channel):
+                    continue
+                for t in targets:
+                    head = t.head()
+                    if head is None:
+                        continue
+                    if selection is InteractionSelection.PRIORITY_AGING:
+                        score = head[0]
+                    elif selection is InteractionSelection.LONGEST_WAITING:
+                        score = head[3].enqueued_at
+                    else:  # service-level urgency: the largest share of its threshold used up
+                        score = -(now - head[3].enqueued_at) / (t.sl_threshold or 1.0)
+                    if best is None or score < best_score or (score == best_score and head[1] < best[1]):
+                        best, best_target, best_score = head, t, score
+            if best is None or best_target is None:
+                break
+            best_target.pop_head()
+            self._offer(best[3], agent, now, out)
+        for channel, targets in targets_by_channel.items():
+            if agent.can_take(channel):
+                for t in targets:
+                    t.push_agent(agent, agent.seq)
+
+    def _offer(self, ix: Interaction, agent: Agent, now: float, out: list[Command]) -> None:
+        # Hot path: the tables are read directly; the *_next helpers raise the domain error.
+        new_ix = _IX_TABLE.get((ix.state, IT.OFFER)) or ix_next(ix.id, ix.state, IT.OFFER)
+        new_agent = _AGENT_TABLE.get((agent.state, AT.RESERVE)) or agent_next(
+            agent.id, agent.state, AT.RESERVE
+        )
+        q = self.queues[ix.queue]
+        q.waiting.pop(ix.id, None)
+        ix.state = new_ix
+        ix.agent = agent.id
+        ix.offered_at = now
+        ix.offers += 1
+        channel = ix.channel
+        agent.offered[ix.id] = channel
+        agent.load[channel] = agent.load.get(channel, 0) + 1
+        self._offer_seq += 1
+        agent.last_offer_seq = self._offer_seq
+        self._set_state(agent, new_agent, None, now, out)
+        timeout = q.config.offer_timeout
+        ix.timer = self._timer(now + timeout, _OFFER, ix.id, out)
+        out.append(Offer(ix.id, agent.id, channel, timeout))
+
+    def _take_back_offer(self, ix: Interaction, agent: Agent) -> None:
+        del agent.offered[ix.id]
+        agent.load[ix.channel] -= 1
+        ix.agent = None
+
+    # === interactions ============================================================================
+    def _is_open(self, q: _Queue, now: float) -> bool:
+        hours = q.config.hours
+        if hours.always_open:
+            return True  # most queues: no calendar work at all
+        day = datetime.fromtimestamp(now, ZoneInfo(hours.timezone)).date()
+        spans = q.open_cache.get(day)
+        if spans is None:
+            spans = q.open_cache[day] = hours.spans_for(day)
+        return any(s <= now < e for s, e in spans)
+
+    def _on_arrived(self, ev: InteractionArrived, now: float, out: list[Command]) -> None:
+        q = self.queues.get(ev.queue) or self._queue(ev.queue)
+        if ev.interaction in self.interactions:
+            raise DomainError(
+                errors.DUPLICATE_INTERACTION,
+                f"interaction {ev.interaction!r} is open already",
+                interaction=ev.interaction,
+            )
+        self._arrive(
+            ev.interaction,
+            q,
+            now,
+            out,
+            priority=ev.priority,
+            attributes=ev.attributes,
+            contact=ev.contact,
+            direction=ev.direction,
+        )
+
+    def _arrive(
+        self,
+        iid: str,
+        q: _Queue,
+        now: float,
+        out: list[Command],
+        *,
+        priority: int | None = None,
+        attributes: dict[str, Any] | None = None,
+        contact: str | None = None,
+        direction: str | None = None,
+        parent: str | None = None,
+        enqueued_at: float | None = None,
+        personal_agent: str | None = None,
+    ) -> Interaction:
+        qc = q.config
+        self._arrival_seq += 1
+        ix = Interaction(
+            id=iid,
+            queue=qc.id,
+            account=qc.account,
+            channel=qc.channel,
+            direction=direction or qc.direction,
+            priority=qc.priority if priority is None else priority,
+            attributes=dict(attributes) if attributes else {},
+            arrived_at=now,
+            enqueued_at=now if enqueued_at is None else enqueued_at,
+            seq=self._arrival_seq,
+            parent=parent,
+            contact=contact,
+            personal_agent=personal_agent,
+        )
+        stats = self.stats
+        if not self._is_open(q, now):
+            stats.on_outcome(qc.id, now, CLOSED)
+            self._refuse(ix, q, now, out, "closed")
+            return ix
+        stats.on_arrival(qc.id, now)
+        if qc.max_length is not None and len(q.waiting) >= qc.max_length:
+            stats.on_outcome(qc.id, now, OVERFLOWED)
+            self._refuse(ix, q, now, out, "queue_full")
+            return ix
+        self.interactions[iid] = ix
+        if self.notify or parent is not None:
+            out.append(InteractionQueued(iid, qc.id, parent))
+        if qc.escalation and personal_agent is None:
+            first = qc.escalation[0]
+            ix.escalation_timer = self._timer(now + first.after, _ESCALATE, iid, out)
+        if qc.max_wait is not None:
+            ix.expiry_timer = self._timer(now + qc.max_wait, _EXPIRE, iid, out)
+        self._enter_line(ix, q, now, out)
+        return ix
+
+    def _refuse(self, ix: Interaction, q: _Queue, now: float, out: list[Command], reason: str) -> None:
+        """Closed or full: the interaction ends at once, or continues in the overflow queue."""
+        ix.state = IS.OVERFLOWED
+        ix.outcome_reason = reason
+        self._count_finished(ix, out)
+        overflow = q.config.overflow_to
+        if overflow is not None and ix.parent is None:
+            self._arrive(
+                f"{ix.id}>{overflow}",
+                self.queues[overflow],
+                now,
+                out,
+                priority=ix.priority,
+                attributes=ix.attributes,
+                contact=ix.contact,
+                parent=ix.id,
+            )
+        else:
+            out.append(Disconnect(ix.id, reason))
+
+    def _count_finished(self, ix: Interaction, out: list[Command]) -> None:
+        outcome = ix.state._value_
+        self.finished[outcome] = self.finished.get(outcome, 0) + 1
+        if self.notify:
+            out.append(InteractionFinished(ix.id, ix.queue, outcome, ix.outcome_reason))
+
+    def _finish(self, ix: Interaction, out: list[Command]) -> None:
+        self.interactions.pop(ix.id, None)
+        self.queues[ix.queue].waiting.pop(ix.id, None)
+        if ix.escalation_timer:
+            self._cancel(ix.escalation_timer, out)
+        if ix.expiry_timer:
+            self._cancel(ix.expiry_timer, out)
+        if ix.timer:
+            self._cancel(ix.timer, out)
+        ix.target = None
+        self._count_finished(ix, out)
+
+    def _leave_line(
+        self,
+        ix: Interaction,
+        trigger: InteractionTrigger,
+        now: float,
+        out: list[Command],
+        field: int,
+        reason: str | None,
+    ) -> None:
+        """End a waiting interaction with a terminal outcome (expired, overflowed, callback, …)."""
+        ix.state = ix_next(ix.id, ix.state, trigger)
+        ix.outcome_reason = reason
+        self.stats.on_outcome(ix.queue, ix.arrived_at, field)
+        self._finish(ix, out)
+
+    def _on_abandoned(self, ev: CustomerAbandoned, now: float, out: list[Command]) -> None:
+        ix = self._interaction(ev.interaction)
+        new = ix_next(ix.id, ix.state, IT.ABANDON)
+        agent = None
+        if ix.state is IS.OFFERED:
+            assert ix.agent is not None
+            agent = self._agent(ix.agent)
+            self._take_back_offer(ix, agent)
+            out.append(RevokeOffer(ix.id, agent.id))
+        ix.state = new
+        ix.ended_at = now
+        self.stats.on_abandon(ix.queue, ix.arrived_at, now)
+        self._finish(ix, out)
+        if agent is not None:
+            self._after_leave(agent, now, out)
+
+    def _on_accepted(self, ev: OfferAccepted, now: float, out: list[Command]) -> None:
+        ix = self.interactions.get(ev.interaction) or self._interaction(ev.interaction)
+        agent = self.agents.get(ev.agent) if ix.agent == ev.agent else None
+        if agent is None:
+            agent = self._assigned(ix, ev.agent)
+        # Hot path: the tables are read directly; the *_next helpers raise the domain error.
+        new_ix = _IX_TABLE.get((ix.state, IT.ACCEPT)) or ix_next(ix.id, ix.state, IT.ACCEPT)
+        new_agent = _AGENT_TABLE.get((agent.state, AT.ACCEPT)) or agent_next(agent.id, agent.state, AT.ACCEPT)
+        if ix.timer:
+            self._cancel(ix.timer, out)
+            ix.timer = 0
+        ix.state = new_ix
+        ix.answered_at = now
+        channel = agent.offered.pop(ix.id)
+        agent.connected[ix.id] = channel
+        agent.contacts_today += 1
+        self.stats.on_answer(ix.queue, ix.arrived_at, now)
+        if ix.escalation_timer:
+            self._cancel(ix.escalation_timer, out)
+            ix.escalation_timer = 0
+        if ix.expiry_timer:
+            self._cancel(ix.expiry_timer, out)
+            ix.expiry_timer = 0
+        self._set_state(agent, new_agent, None, now, out)
+        out.append(Connect(ix.id, agent.id, channel, ix.queue))
+        if channel != VOICE:
+            self._agent_free(agent, now, out)  # room for more digital work
+
+    def _requeue(self, ix: Interaction, agent: Agent, now: float, out: list[Command], why: str) -> None:
+        """The offer failed (declined or not answered): back in line at the same place."""
+        new_ix = ix_next(ix.id, ix.state, IT.REQUEUE)
+        self._cancel(ix.timer, out)
+        ix.timer = 0
+        self._take_back_offer(ix, agent)
+        out.append(RevokeOffer(ix.id, agent.id))
+        ix.state = new_ix
+        ix.ronas += 1
+        self.stats.on_outcome(ix.queue, ix.arrived_at, RONA)
+        # The agent is made not ready first, so the interaction is not offered straight back.
+        agent.pending_reason = why
+        self._after_leave(agent, now, out)
+        self._enter_line(ix, self.queues[ix.queue], now, out)
+
+    def _rona(self, ix: Interaction, now: float, out: list[Command]) -> None:
+        ix.timer = 0
+        if ix.state is not IS.OFFERED or ix.agent is None:
+            return
+        self._requeue(ix, self.agents[ix.agent], now, out, "rona")
+
+    def _on_rejected(self, ev: OfferRejected, now: float, out: list[Command]) -> None:
+        ix = self._interaction(ev.interaction)
+        agent = self._assigned(ix, ev.agent)
+        ix_next(ix.id, ix.state, IT.REQUEUE)
+        self._requeue(ix, agent, now, out, "declined")
+
+    def _on_hold(self, ev: HoldStarted, now: float, out: list[Command]) -> None:
+        ix = self._interaction(ev.interaction)
+        ix.state = ix_next(ix.id, ix.state, IT.HOLD)
+        ix.hold_started = now
+
+    def _on_unhold(self, ev: HoldEnded, now: float, out: list[Command]) -> None:
+        ix = self._interaction(ev.interaction)
+        ix.state = ix_next(ix.id, ix.state, IT.UNHOLD)
+        if ix.hold_started is not None:
+            ix.hold_seconds += now - ix.hold_started
+            ix.hold_started = None
+
+    def _on_ended(self, ev: InteractionEnded, now: float, out: list[Command]) -> None:
+        ix = self.interactions.get(ev.interaction) or self._interaction(ev.interaction)
+        new = _IX_TABLE.get((ix.state, IT.END)) or ix_next(ix.id, ix.state, IT.END)
+        self._to_wrap_up(ix, new, now, out)
+
+    def _to_wrap_up(self, ix: Interaction, new: InteractionState, now: float, out: list[Command]) -> None:
+        assert ix.agent is not None
+        agent = self.agents[ix.agent]
+        if ix.hold_started is not None:
+            ix.hold_seconds += now - ix.hold_started
+            ix.hold_started = None
+        ix.state = new
+        ix.ended_at = now
+        ix.wrap_started = now
+        agent.wrapping[ix.id] = agent.connected.pop(ix.id)
+        wrap = self.queues[ix.queue].config.wrap_up
+        if wrap.mode is WrapUpMode.NONE or (wrap.mode is WrapUpMode.FIXED and wrap.seconds <= 0):
+            # No wrap-up: the interaction completes at once and the agent moves straight on.
+            self._complete(ix, now, out)
+            return
+        self._after_leave_without_free(agent, now, out)
+        if wrap.seconds > 0:  # fixed length, or the agent's maximum
+            ix.timer = self._timer(now + wrap.seconds, _WRAP, ix.id, out)
+        out.append(WrapUpStarted(ix.id, agent.id, ix.queue, wrap.mode.value, wrap.seconds))
+        if agent.state is not AS.WRAP_UP:
+            self._agent_free(agent, now, out)
+
+    def _after_leave_without_free(self, agent: Agent, now: float, out: list[Command]) -> None:
+        trigger = self._leave_trigger(agent)
+        self._set_state(agent, agent_next(agent.id, agent.state, trigger), None, now, out)
+
+    def _check_disposition(self, ix: Interaction, code: str | None) -> None:
+        if code is None:
+            return
+        d = self.dispositions.get(code)
+        allowed = self.queues[ix.queue].config.dispositions
+        if (
+            d is None
+            or (d.account is not None and d.account != ix.account)
+            or (allowed is not None and code not in allowed)
+        ):
+            raise DomainError(
+                errors.UNKNOWN_DISPOSITION,
+                f"disposition {code!r} is not available in queue {ix.queue}",
+                interaction=ix.id,
+                disposition=code,
+            )
+
+    def _on_disposition(self, ev: DispositionSet, now: float, out: list[Command]) -> None:
+        ix = self._interaction(ev.interaction)
+        if ix.state not in (IS.CONNECTED, IS.HELD, IS.WRAP_UP):
+            raise DomainError(
+                errors.ILLEGAL_INTERACTION_TRANSITION,
+                f"interaction {ix.id} cannot be registered while {ix.state.value}",
+            )
+        self._check_disposition(ix, ev.disposition)
+        if ev.disposition is not None:
+            ix.disposition = ev.disposition
+        if ev.notes is not None:
+            ix.notes = ev.notes
+        if ev.fields:
+            ix.fields = {**(ix.fields or {}), **ev.fields}
+
+    def _on_wrap_completed(self, ev: WrapUpCompleted, now: float, out: list[Command]) -> None:
+        ix = self._interaction(ev.interaction)
+        trigger = IT.COMPLETE_TRANSFERRED if ix.transferred else IT.COMPLETE
+        ix_next(ix.id, ix.state, trigger)
+        self._check_disposition(ix, ev.disposition)
+        qc = self.queues[ix.queue].config
+        if (
+            qc.require_disposition
+            and ev.disposition is None
+            and ix.disposition is None
+            and not ix.transferred
+        ):
+            raise DomainError(
+                errors.DISPOSITION_REQUIRED,
+                f"queue {ix.queue} requires a disposition before wrap-up ends",
+                interaction=ix.id,
+            )
+        if ev.disposition is not None:
+            ix.disposition = ev.disposition
+        if ev.notes is not None:
+            ix.notes = ev.notes
+        if ev.fields:
+            ix.fields = {**(ix.fields or {}), **ev.fields}
+        self._cancel(ix.timer, out)
+        ix.timer = 0
+        self._complete(ix, now, out)
+
+    def _complete(self, ix: Interaction, now: float, out: list[Command]) -> None:
+        trigger = IT.COMPLETE_TRANSFERRED if ix.transferred else IT.COMPLETE
+        ix.state = _IX_TABLE.get((ix.state, trigger)) or ix_next(ix.id, ix.state, trigger)
+        ix.completed_at = now
+        assert ix.agent is not None and ix.answered_at is not None and ix.ended_at is not None
+        agent = self.agents[ix.agent]
+        channel = agent.wrapping.pop(ix.id)
+        agent.load[channel] -= 1
+        hold = ix.hold_seconds
+        self.stats.on_handled(
+            ix.queue, ix.arrived_at, ix.ended_at - ix.answered_at - hold, hold, now - ix.ended_at
+        )
+        if ix.transferred:
+            self.stats.on_outcome(ix.queue, ix.arrived_at, TRANSFERRED)
+        self._finish(ix, out)
+        self._after_leave(agent, now, out)
+
+    # --- transfers and callbacks ------------------------------------------------------------------
+    def _on_transfer_queue(self, ev: TransferToQueue, now: float, out: list[Command]) -> None:
+        ix = self._interaction(ev.interaction)
+        q = self._queue(ev.queue)
+        self._transfer(ix, q, now, out, personal_agent=None)
+
+    def _on_transfer_agent(self, ev: TransferToAgent, now: float, out: list[Command]) -> None:
+        ix = self._interaction(ev.interaction)
+        target_agent = self._agent(ev.agent)
+        if target_agent.capacity.get(ix.channel, 0) <= 0:
+            raise DomainError(
+                "transfer.not_possible", f"agent {ev.agent} does not handle {ix.channel} interactions"
+            )
+        self._transfer(ix, self.queues[ix.queue], now, out, personal_agent=ev.agent)
+
+    def _transfer(
+        self, ix: Interaction, q: _Queue, now: float, out: list[Command], personal_agent: str | None
+    ) -> None:
+        new = ix_next(ix.id, ix.state, IT.TRANSFER)
+        if q.config.channel != ix.channel:
+            raise DomainError(
+                "transfer.not_possible",
+                f"cannot transfer a {ix.channel} interaction to {q.config.channel} queue {q.config.id}",
+            )
+        # The customer continues in a new segment named after the old one and the destination.
+        successor = f"{ix.id}>{q.config.id}" if personal_agent is None else f"{ix.id}>@{personal_agent}"
+        if new is IS.TRANSFERRED:  # still waiting: it just moves
+            ix.state = new
+            ix.outcome_reason = "moved"
+            self.stats.on_outcome(ix.queue, ix.arrived_at, TRANSFERRED)
+            self._finish(ix, out)
+        else:
+            ix.transferred = True
+            self._to_wrap_up(ix, new, now, out)
+        self._arrive(
+            successor,
+            q,
+            now,
+            out,
+            priority=ix.priority,
+            attributes=ix.attributes,
+            contact=ix.contact,
+            direction=ix.direction,
+            parent=ix.id,
+            personal_agent=personal_agent,
+        )
+
+    def _escalate(self, ix: Interaction, now: float, out: list[Command]) -> None:
+        q = self.queues[ix.queue]
+        steps = q.config.escalation
+        if ix.step >= len(steps):
+            return
+        step = steps[ix.step]
+        ix.step += 1
+        if ix.step < len(steps):
+            nxt = steps[ix.step]
+            ix.escalation_timer = self._timer(ix.arrived_at + nxt.after, _ESCALATE, ix.id, out)
+        prio = q.step_priority[ix.step]
+        if prio is not None:
+            ix.priority = prio
+        if ix.state is not IS.QUEUED:
+            return  # ringing an agent: the wider pool applies if the offer fails
+        if step.action is EscalationAction.CALLBACK:
+            out.append(OfferCallback(ix.id))
+            return
+        if step.action is EscalationAction.VOICEMAIL:
+            self._leave_line(ix, IT.OVERFLOW, now, out, OVERFLOWED, "voicemail")
+            out.append(SendToVoicemail(ix.id))
+            return
+        # The pool widens (or the priority rises): same place in line, new target.
+        q.waiting.pop(ix.id, None)
+        self._enter_line(ix, q, now, out)
+
+    def _on_callback_accepted(self, ev: CallbackAccepted, now: float, out: list[Command]) -> None:
+        ix = self._interaction(ev.interaction)
+        ix_next(ix.id, ix.state, IT.CALLBACK)
+        q = self.queues[ix.queue]
+        keep_place = ix.enqueued_at
+        self._leave_line(ix, IT.CALLBACK, now, out, CALLBACK, "callback")
+        # The callback waits in the same line at the customer's original place; it cannot abandon.
+        self._arrive(
+            f"{ix.id}:callback",
+            q,
+            now,
+            out,
+            priority=ix.priority,
+            attributes=ix.attributes,
+            contact=ix.contact,
+            direction="outbound",
+            parent=ix.id,
+            enqueued_at=keep_place,
+        )
+
+    # === reading =================================================================================
+    def close_books(self, now: float) -> None:
+        """Count every logged-in agent's time in its current state up to `now`.
+
+        A reporting step (end of a run, end of an interval): the state itself does not change.
+        """
+        for a in self.agents.values():
+            if a.state is not AS.LOGGED_OUT and now > a.state_since:
+                elapsed = now - a.state_since
+                self.stats.on_agent_time(a.team, a.state, a.state_since, now)
+                a.logged_in_seconds += elapsed
+                if a.state is AS.BUSY or a.state is AS.WRAP_UP or a.state is AS.RESERVED:
+                    a.busy_seconds += elapsed
+                a.state_since = now
+
+    def snapshot(self) -> dict[str, Any]:
+        """A plain, comparable picture of the whole state (for replay checks and storage)."""
+        return {
+            "agents": {
+                a.id: (
+                    a.state.value,
+                    a.reason,
+                    a.pending_reason,
+                    a.pending_logout,
+                    sorted(a.offered),
+                    sorted(a.connected),
+                    sorted(a.wrapping),
+                    a.contacts_today,
+                    round(a.busy_seconds, 6),
+                )
+                for a in self.agents.values()
+            },
+            "interactions": {
+                i.id: (i.queue, i.state.value, i.agent, i.step, i.priority, i.enqueued_at, i.disposition)
+                for i in self.interactions.values()
+            },
+            "waiting": {q: sorted(w) for q, w in ((k, v.waiting) for k, v in self.queues.items())},
+            "finished": dict(sorted(self.finished.items())),
+            "timers": sorted(self._timers.items()),
+        }
+
+    def waiting(self, queue: str) -> int:
+        return len(self._queue(queue).waiting)
+
+    def longest_wait(self, queue: str, now: float) -> float:
+        waiting = self._queue(queue).waiting
+        return max((now - ix.arrived_at for ix in waiting.values()), default=0.0)

@@ -1,0 +1,1 @@
+"""Workforce planning: Erlang calculators, staffing a day, forecasting and shift scheduling."""
