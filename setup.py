@@ -24,6 +24,7 @@ COMPILED = [
     "src/centrale/core/interaction.py",
     "src/centrale/core/routing.py",
     "src/centrale/core/stats.py",
+    "src/centrale/sim/distributions.py",
     "src/centrale/sim/kernel.py",
     "src/centrale/sim/world.py",
 ]

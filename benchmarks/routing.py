@@ -66,13 +66,13 @@ def build_model(agents: int, queues: int, skills: int, seed: int) -> Model:
     rng = random.Random(seed)
     skill_names = [f"s{i:02d}" for i in range(skills)]
     queue_cfgs: list[QueueConfig] = []
+    needs: list[list[tuple[str, int]]] = []
     for i in range(queues):
         # 70 % of the queues need one skill, 30 % two; minimum proficiency 1–5.
-        need = rng.sample(skill_names, 1 if rng.random() < 0.7 else 2)
-        text = " and ".join(f"{s} >= {rng.randint(1, 5)}" for s in need)
-        queue_cfgs.append(
-            QueueConfig(id=f"q{i:03d}", account="main", channel="voice", requires=parse(text))
-        )
+        need = [(s, rng.randint(1, 5)) for s in rng.sample(skill_names, 1 if rng.random() < 0.7 else 2)]
+        needs.append(need)
+        text = " and ".join(f"{s} >= {m}" for s, m in need)
+        queue_cfgs.append(QueueConfig(id=f"q{i:03d}", account="main", channel="voice", requires=parse(text)))
     agent_cfgs = [
         AgentConfig(
             id=f"a{i:05d}",
@@ -82,12 +82,14 @@ def build_model(agents: int, queues: int, skills: int, seed: int) -> Model:
         )
         for i in range(agents)
     ]
+    # Who matches what, computed from the plain requirements (the engine works it out itself).
     eligible: dict[str, list[str]] = {q.id: [] for q in queue_cfgs}
     per_agent: list[int] = []
     for a in agent_cfgs:
         n = 0
-        for q in queue_cfgs:
-            if q.requires.matches(a, {}):
+        sk = a.skills
+        for q, need in zip(queue_cfgs, needs, strict=True):
+            if all(sk.get(s, 0) >= m for s, m in need):
                 eligible[q.id].append(a.id)
                 n += 1
         per_agent.append(n)
@@ -114,12 +116,51 @@ def _percentile(sorted_ns: list[int], p: float) -> float:
     return sorted_ns[k] / 1e6
 
 
+def _clock_overhead_ns() -> int:
+    """What a thread-CPU-time reading around two perf_counter_ns readings costs by itself."""
+    tclock, clock = time.thread_time_ns, time.perf_counter_ns
+    samples = []
+    for _ in range(20_000):
+        c = tclock()
+        clock()
+        clock()
+        samples.append(tclock() - c)
+    samples.sort()
+    return samples[len(samples) // 2]
+
+
+def _cpu_figures(prefix: str, cpu: list[int], overhead: int) -> dict[str, Any]:
+    """Per-call thread CPU time: immune to the preemption of a shared machine (unlike wall time)."""
+    net = sorted(max(0, c - overhead) for c in cpu)
+    total = sum(net)
+    return {
+        f"{prefix}cpu_decisions_per_second": round(len(net) / (total / 1e9), 1) if total else None,
+        f"{prefix}cpu_p50_ms": round(_percentile(net, 50), 5),
+        f"{prefix}cpu_p99_ms": round(_percentile(net, 99), 5),
+        f"{prefix}cpu_p999_ms": round(_percentile(net, 99.9), 5),
+    }
+
+
+def _per_target_fit(cpu: list[int], targets: list[int]) -> dict[str, Any]:
+    """Least squares: CPU µs per decision = fixed + per_target × (targets the agent matches)."""
+    cap = sorted(cpu)[int(len(cpu) * 0.99)]  # leave out the slowest 1 % (GC pauses)
+    pairs = [(t, c / 1e3) for t, c in zip(targets, cpu, strict=True) if c <= cap]
+    fit = statistics.linear_regression([t for t, _ in pairs], [c for _, c in pairs])
+    return {
+        "cpu_us_fixed": round(fit.intercept, 2),
+        "cpu_us_per_matched_target": round(fit.slope, 3),
+    }
+
+
 def _figures(prefix: str, timings: list[int], batches: int = 10) -> dict[str, Any]:
     total = sum(timings)
     s = sorted(timings)
     size = max(1, len(timings) // batches)
     best_batch = max(
-        (len(timings[i : i + size]) / (sum(timings[i : i + size]) / 1e9) for i in range(0, len(timings), size)),
+        (
+            len(timings[i : i + size]) / (sum(timings[i : i + size]) / 1e9)
+            for i in range(0, len(timings), size)
+        ),
         default=float("nan"),
     )
     return {
@@ -158,18 +199,27 @@ def agent_ready_decisions(
     setup = time.perf_counter() - t0
     candidates = [a for a, n in zip(model.agent_ids, model.targets_per_agent, strict=True) if n > 0]
     rng.shuffle(candidates)
+    matched = dict(zip(model.agent_ids, model.targets_per_agent, strict=True))
+    chosen: list[int] = []  # targets matched by the agent of each decision
     timings: list[int] = []
     append = timings.append
-    clock = time.perf_counter_ns
+    clock, tclock = time.perf_counter_ns, time.thread_time_ns
+    cpu: list[int] = []
+    cpu_append = cpu.append
     missed = 0
     loop_cpu = time.process_time()
     for k in range(decisions):
         agent = candidates[k % len(candidates)]
+        chosen.append(matched[agent])
         now += 0.01
         ev = AgentReady(agent)
+        c = tclock()
         t = clock()
         out = handle(ev, now)
-        append(clock() - t)
+        t2 = clock()
+        c2 = tclock()
+        append(t2 - t)
+        cpu_append(c2 - c)
         offer = _offer(out)
         if offer is None:  # nothing this agent may take (cannot happen while lines are kept full)
             missed += 1
@@ -186,6 +236,9 @@ def agent_ready_decisions(
     loop_cpu = time.process_time() - loop_cpu
     still = sum(engine.waiting(q) for q in model.queue_ids)
     figures = _figures("", timings)
+    overhead = _clock_overhead_ns()
+    figures.update(_cpu_figures("", cpu, overhead))
+    figures.update(_per_target_fit([max(0, c - overhead) for c in cpu], chosen))
     figures.update(
         {
             "decisions": len(timings),
@@ -220,16 +273,22 @@ def arrival_decisions(model: Model, arrivals: int, seed: int, notify: bool) -> d
     setup = time.perf_counter() - t0
     timings: list[int] = []
     append = timings.append
-    clock = time.perf_counter_ns
+    clock, tclock = time.perf_counter_ns, time.thread_time_ns
+    cpu: list[int] = []
+    cpu_append = cpu.append
     missed = 0
     for _ in range(arrivals):
         q = rng.choice(served)
         seq += 1
         now += 0.01
         ev = InteractionArrived(f"x{seq}", q)
+        c = tclock()
         t = clock()
         out = handle(ev, now)
-        append(clock() - t)
+        t2 = clock()
+        c2 = tclock()
+        append(t2 - t)
+        cpu_append(c2 - c)
         offer = _offer(out)
         if offer is None:
             missed += 1
@@ -239,6 +298,7 @@ def arrival_decisions(model: Model, arrivals: int, seed: int, notify: bool) -> d
     ready_entries = sum(len(t.ready) for t in engine.targets.values())
     members = sum(len(t.members) for t in engine.targets.values())
     figures = _figures("arrival_", timings)
+    figures.update(_cpu_figures("arrival_", cpu, _clock_overhead_ns()))
     figures.update(
         {
             "arrival_decisions": len(timings),

@@ -31,20 +31,25 @@ def requirement() -> Requirement:
         for half_hour in range(16, 42):
             hour = half_hour / 2
             # Two bumps: 10:30 and 14:30, and a floor that keeps the evening staffed.
-            shape = 0.35 + 0.65 * max(math.exp(-((hour - 10.5) ** 2) / 3.0), 0.85 * math.exp(-((hour - 14.5) ** 2) / 4.0))
+            shape = 0.35 + 0.65 * max(
+                math.exp(-((hour - 10.5) ** 2) / 3.0), 0.85 * math.exp(-((hour - 14.5) ** 2) / 4.0)
+            )
             ts = datetime.combine(FIRST_DAY + timedelta(days=d), datetime.min.time()) + timedelta(hours=hour)
             for q in QUEUES:
                 values[q][ts] = max(1, round(PEAK[q] * DAY_FACTOR[d] * shape))
     return Requirement(interval=1800, first_day=FIRST_DAY, days=7, queues=QUEUES, values=values)
 
 
+Avail = dict[int, tuple[tuple[int, int], ...]]
+
+
 def agents() -> list[Agent]:
     """200 agents in ten profiles (skills × availability × contract)."""
-    every_day = {d: ((7 * 3600, 23 * 3600),) for d in range(7)}
-    weekdays = {d: ((7 * 3600, 23 * 3600),) for d in range(5)}
-    days_only = {d: ((7 * 3600, 17 * 3600),) for d in range(7)}
-    evenings_weekend = {d: ((12 * 3600, 23 * 3600),) for d in range(7)}
-    profiles: list[tuple[str, tuple[str, ...], dict[int, tuple[tuple[int, int], ...]], int, int, int, int]] = [
+    every_day: Avail = {d: ((7 * 3600, 23 * 3600),) for d in range(7)}
+    weekdays: Avail = {d: ((7 * 3600, 23 * 3600),) for d in range(5)}
+    days_only: Avail = {d: ((7 * 3600, 17 * 3600),) for d in range(7)}
+    evenings_weekend: Avail = {d: ((12 * 3600, 23 * 3600),) for d in range(7)}
+    profiles: list[tuple[str, tuple[str, ...], Avail, int, int, int, int]] = [
         # name, queues, availability, count, min h, max h, max shifts
         ("snl-ft", ("sales_nl",), every_day, 34, 32, 40, 5),
         ("snl-pt", ("sales_nl",), days_only, 16, 16, 24, 4),
@@ -61,7 +66,9 @@ def agents() -> list[Agent]:
     for name, queues, avail, count, lo, hi, shifts in profiles:
         for k in range(1, count + 1):
             out.append(
-                Agent(f"{name}-{k:03d}", queues, {q: 5 for q in queues}, avail, {}, lo * 3600, hi * 3600, shifts)
+                Agent(
+                    f"{name}-{k:03d}", queues, {q: 5 for q in queues}, avail, {}, lo * 3600, hi * 3600, shifts
+                )
             )
     assert len(out) == 200
     return out
@@ -88,7 +95,9 @@ def main() -> None:
                 "status": result.status,
                 "paid_hours": summary["paid_hours"],
                 "coverage_gap_agent_hours": summary["coverage_gap_agent_hours"],
-                "required_agent_hours": round(sum(sum(v) for v in result.required.values()) * result.slot / 3600, 1),
+                "required_agent_hours": round(
+                    sum(sum(v) for v in result.required.values()) * result.slot / 3600, 1
+                ),
                 "shifts": summary["shifts"],
                 "warnings": len(result.warnings),
             }

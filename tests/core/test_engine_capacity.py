@@ -3,8 +3,6 @@ channel, and nothing is added to a call."""
 
 from __future__ import annotations
 
-import pytest
-
 from centrale.core.commands import Connect, Offer
 from centrale.core.config import WrapUp, WrapUpMode
 from centrale.core.events import (
@@ -129,12 +127,6 @@ def test_agent_without_chat_capacity_gets_no_chats() -> None:
     assert sim.ix_state("c") == "queued"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: an agent offered a chat straight from Engine._enter_line is dropped from "
-    "the ready pools (version bumped by _set_state, never re-pushed), so further chats wait although "
-    "it has free chat capacity",
-)
 def test_second_chat_arriving_while_the_first_rings_is_offered_to_the_agent_with_room() -> None:
     sim = blended(chat_capacity=3)
     sim.do(AgentLoggedIn("a", ready=True), at=0)
@@ -146,11 +138,6 @@ def test_second_chat_arriving_while_the_first_rings_is_offered_to_the_agent_with
     assert of_type(out, Offer) == [Offer("c2", "a", "chat", 15.0)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: same root cause as above; of three chats arriving one by one to a ready "
-    "agent with chat capacity 3 only the first is offered (the others wait until it is accepted)",
-)
 def test_chats_arriving_one_by_one_fill_the_capacity() -> None:
     sim = blended(chat_capacity=3)
     sim.do(AgentLoggedIn("a", ready=True), at=0)

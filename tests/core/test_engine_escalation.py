@@ -3,8 +3,6 @@ the interaction keeps its place in line throughout."""
 
 from __future__ import annotations
 
-import pytest
-
 from centrale.core.commands import (
     Disconnect,
     InteractionFinished,
@@ -183,11 +181,15 @@ def test_callback_refused_while_the_customer_is_with_an_agent() -> None:
     sim.refused(CallbackAccepted("x"), "interaction.illegal_transition")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: the ':callback' segment runs the queue's escalation again from step 0 "
-    "(Engine._arrive starts an escalation timer for it), so it is offered a callback itself",
-)
+def test_callback_keeps_its_place_among_arrivals_at_the_same_instant() -> None:
+    sim = callback_queue(agent("a"))
+    sim.do(InteractionArrived("x", "q"), at=0)
+    sim.do(InteractionArrived("y", "q"), at=0)  # same instant, after x
+    sim.do(CallbackAccepted("x"), at=5)
+    out = sim.do(AgentLoggedIn("a", ready=True), at=6)
+    assert offers(out) == [("x:callback", "a")]
+
+
 def test_callback_segment_is_not_offered_another_callback() -> None:
     sim = callback_queue()
     sim.do(InteractionArrived("x", "q"), at=0)
@@ -195,6 +197,19 @@ def test_callback_segment_is_not_offered_another_callback() -> None:
     sim.do(CallbackAccepted("x"), at=62)
     out = sim.run_until(1000)
     assert of_type(out, OfferCallback) == []
+
+
+def test_callback_segment_keeps_the_widened_pool() -> None:
+    q = queue(
+        requires="sales >= 5",
+        escalation=(step(20, EA.REQUIRE, requires="sales >= 1"), step(60, EA.CALLBACK)),
+    )
+    sim = Sim(config([q], [agent("junior", skills={"sales": 3})]))
+    sim.do(InteractionArrived("x", "q"), at=0)
+    sim.run_until(60)  # widened at 20, callback offered at 60
+    sim.do(CallbackAccepted("x"), at=62)
+    out = sim.do(AgentLoggedIn("junior", ready=True), at=70)
+    assert offers(out) == [("x:callback", "junior")]
 
 
 # --- VOICEMAIL -----------------------------------------------------------------------------------
@@ -227,12 +242,6 @@ def test_abandoned_interaction_cancels_its_escalation() -> None:
     assert sim.run_until(200) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a VOICEMAIL (or CALLBACK) step that falls due while the interaction is "
-    "being offered is skipped for good (Engine._escalate returns early); after a RONA it waits "
-    "forever with no timer left",
-)
 def test_voicemail_step_reached_while_ringing_applies_after_rona() -> None:
     q = queue(escalation=(step(30, EA.VOICEMAIL),), offer_timeout=20.0)
     sim = Sim(config([q], [agent("a")]))
@@ -243,12 +252,6 @@ def test_voicemail_step_reached_while_ringing_applies_after_rona() -> None:
     assert "x" not in sim.engine.interactions
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: max_wait falling due while the interaction is being offered is dropped "
-    "(Engine._on_timer only expires QUEUED ones and clears expiry_timer); after a RONA it waits past "
-    "its deadline forever",
-)
 def test_max_wait_reached_while_ringing_expires_after_rona() -> None:
     q = queue(max_wait=40.0, offer_timeout=20.0)
     sim = Sim(config([q], [agent("a")]))

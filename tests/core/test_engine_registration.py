@@ -29,9 +29,10 @@ DISPOSITIONS = [
 ]
 
 
-def registration(
-    wrap: WrapUp = WrapUp(WrapUpMode.AGENT, 120.0), *, required: bool = True, allowed: object = None
-) -> Sim:
+AGENT_WRAP = WrapUp(WrapUpMode.AGENT, 120.0)
+
+
+def registration(wrap: WrapUp = AGENT_WRAP, *, required: bool = True, allowed: object = None) -> Sim:
     q = queue(wrap_up=wrap, require_disposition=required, dispositions=allowed)
     sim = Sim(config([q], [agent("a")], dispositions=DISPOSITIONS))
     sim.do(AgentLoggedIn("a", ready=True), at=0)
@@ -65,7 +66,7 @@ def test_require_disposition_refuses_wrap_up_completed_without_a_code_and_change
     assert err.context == {"interaction": "x"}
     assert sim.ix_state("x") == "wrap_up" and sim.ix("x").notes == ""
     out = sim.do(WrapUpCompleted("x", "sale", notes="ok", fields={"k": 1}), at=30)
-    assert InteractionFinished("x", "q", "done", None) in out
+    assert InteractionFinished("x", "q", "done", None, "a", "sale", "ok") in out
     assert sim.state("a") == "ready"
 
 
@@ -74,7 +75,7 @@ def test_code_set_earlier_satisfies_the_requirement() -> None:
     sim.do(DispositionSet("x", "wrong_number"), at=10)
     sim.do(InteractionEnded("x"), at=20)
     out = sim.do(WrapUpCompleted("x"), at=30)
-    assert InteractionFinished("x", "q", "done", None) in out
+    assert InteractionFinished("x", "q", "done", None, "a", "wrong_number") in out
 
 
 def test_without_the_requirement_no_code_is_needed() -> None:
@@ -106,7 +107,7 @@ def test_fixed_wrap_up_ends_by_its_timer() -> None:
     sim.run_until(49.9)
     assert sim.state("a") == "wrap_up"
     out = sim.run_until(50)
-    assert InteractionFinished("x", "q", "done", None) in out
+    assert InteractionFinished("x", "q", "done", None, "a") in out
     assert sim.state("a") == "ready"
 
 
@@ -124,7 +125,7 @@ def test_agent_ended_wrap_up_ends_at_the_maximum() -> None:
     sim = registration(WrapUp(WrapUpMode.AGENT, 120.0), required=True)
     sim.do(InteractionEnded("x"), at=20)
     out = sim.run_until(140)
-    assert InteractionFinished("x", "q", "done", None) in out
+    assert InteractionFinished("x", "q", "done", None, "a") in out
     assert sim.state("a") == "ready"
 
 

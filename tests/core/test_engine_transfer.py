@@ -59,7 +59,7 @@ def test_transferred_original_ends_transferred_after_wrap_up_without_disposition
     sim.do(TransferToQueue("x", "support"), at=30)
     # require_disposition does not apply to a transferred segment
     out = sim.do(WrapUpCompleted("x"), at=40)
-    assert InteractionFinished("x", "sales", "transferred", None) in out
+    assert InteractionFinished("x", "sales", "transferred", None, "s1") in out
     assert sim.state("s1") == "ready"
     assert sim.engine.finished == {"transferred": 1}
     figures = queue_figures(sim.engine.stats.queue_sum(["sales"]))

@@ -59,7 +59,11 @@ def test_matches(text: str, junior: bool, senior: bool) -> None:
 
 @pytest.mark.parametrize(
     ("task", "junior", "senior"),
-    [({"language": "nl"}, True, False), ({"language": "en"}, False, True), ({"language": "fr"}, False, False)],
+    [
+        ({"language": "nl"}, True, False),
+        ({"language": "en"}, False, True),
+        ({"language": "fr"}, False, False),
+    ],
 )
 def test_skill_named_by_a_task_attribute(task: dict[str, str], junior: bool, senior: bool) -> None:
     expr = parse("skill[task.language] >= 5")

@@ -85,7 +85,7 @@ def test_full_lifecycle_with_hold() -> None:
     assert sim.ix_state("x") == "wrap_up" and sim.state("a") == "wrap_up"
 
     out = sim.do(WrapUpCompleted("x"), at=50)
-    assert InteractionFinished("x", "q", "done", None) in out
+    assert InteractionFinished("x", "q", "done", None, "a") in out
     assert "x" not in sim.engine.interactions
     assert sim.state("a") == "ready"
     assert sim.engine.finished == {"done": 1}
@@ -99,7 +99,7 @@ def test_no_wrap_up_completes_at_once() -> None:
     sim.do(OfferAccepted("x", "a"), at=2)
     out = sim.do(InteractionEnded("x"), at=3)
     assert of_type(out, WrapUpStarted) == []
-    assert InteractionFinished("x", "q", "done", None) in out
+    assert InteractionFinished("x", "q", "done", None, "a") in out
     assert sim.state("a") == "ready"
 
 

@@ -50,3 +50,18 @@ def test_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
         assert result.exit_code == 2, (args, result.output)
         assert "Traceback" not in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_progress_bar_and_xlsx(tmp_path: Path) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Tel"])
+    sheet.append(["0612345678"])
+    path = tmp_path / "list.xlsx"
+    workbook.save(path)
+    result = CliRunner().invoke(lists, ["import", str(path), "--map", "phone=Tel", "--progress"])
+    assert result.exit_code == 0, result.output
+    assert "complete" in result.output and "accepted  1" in result.output

@@ -151,7 +151,7 @@ def _us_open(local: datetime) -> bool:
     return time(8) <= local.time() < time(21)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(now=instants(), zones=st.lists(st.sampled_from(EU_ZONES), min_size=1, max_size=3, unique=True))
 def test_nl_never_outside_calling_hours(now: datetime, zones: list[str]) -> None:
     decision = evaluate(contact(zones=tuple(zones)), campaign("nl"), now, ComplianceState())
@@ -159,7 +159,7 @@ def test_nl_never_outside_calling_hours(now: datetime, zones: list[str]) -> None
     assert decision.allowed == every_zone_open
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(now=instants(), zones=st.lists(st.sampled_from(US_ZONES), min_size=1, max_size=4, unique=True))
 def test_us_never_outside_calling_hours(now: datetime, zones: list[str]) -> None:
     decision = evaluate(contact("+12135550123", tuple(zones)), campaign("us"), now, ComplianceState())

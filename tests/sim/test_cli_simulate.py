@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from sim_helpers import invoke, run_json
 
 from centrale.cli.simulate import write_atomic
-
-from sim_helpers import invoke, run_json
 
 REQUIRED_TOTALS = (
     "offered",
@@ -161,3 +160,30 @@ def test_help_lists_the_options() -> None:
     assert result.exit_code == 0
     for option in ("--seed", "--reps", "--json", "--report", "--quiet"):
         assert option in result.stdout
+
+
+def test_progress_bar_takes_updates(capsys: pytest.CaptureFixture[str]) -> None:
+    # The bar is drawn only on a terminal; here we check that feeding it works and it cleans up.
+    from centrale.cli.simulate import _progress
+
+    with _progress(True, "a rather long scenario name that needs shortening", 3) as update:
+        assert update is not None
+        for rep in range(3):
+            update(rep, 0.5)
+            update(rep, 1.0)
+    with _progress(False, "x", 1) as update:
+        assert update is None
+
+
+def test_engine_refusal_is_one_line_not_a_traceback(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from centrale.core.errors import DomainError
+    from centrale.sim import runner
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise DomainError("interaction.unknown", "no such interaction 'x'")
+
+    monkeypatch.setattr(runner, "run_scenario", refuse)
+    result = invoke(small)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {small}: the simulation stopped")

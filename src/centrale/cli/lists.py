@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,10 @@ def _fail(message: str) -> None:
     help="File with the E.164 numbers already in the campaign's other lists, one a line.",
 )
 @click.option(
-    "--workers", type=int, default=None, help="Worker processes for validation (default: automatic)."
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for validation (default: 1).",
 )
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
 def import_(
@@ -88,8 +90,9 @@ def import_(
                 if line.strip()
             )
         if workers is None:
-            # Spreading the work only pays off for large files (process start-up costs ~0.5 s).
-            workers = min(2, os.cpu_count() or 1) if file.stat().st_size > 50_000_000 else 1
+            # One process by default: shipping validated contacts back from workers costs more CPU
+            # than it saves on a 2-core machine (see docs/outbound.md, "Performance").
+            workers = 1
         importer = ListImporter(
             column_mapping, default_region=region, strict=strict, campaign_numbers=existing, workers=workers
         )

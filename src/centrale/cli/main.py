@@ -10,6 +10,7 @@ import click
 
 from centrale import __version__
 from centrale.cli.erlang import erlang
+from centrale.cli.lists import lists
 from centrale.cli.plan import plan
 from centrale.cli.simulate import simulate
 
@@ -23,6 +24,7 @@ def cli() -> None:
 cli.add_command(simulate)
 cli.add_command(erlang)
 cli.add_command(plan)
+cli.add_command(lists)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import click
 
 from centrale.cli.plan_forecast import forecast
 from centrale.cli.plan_schedule import schedule
+from centrale.cli.plan_skills import check
 from centrale.cli.plan_staff import staff
 
 
@@ -17,3 +18,4 @@ def plan() -> None:
 plan.add_command(staff)
 plan.add_command(forecast)
 plan.add_command(schedule)
+plan.add_command(check)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from centrale.sim.runner import SimulationResult
     from centrale.sim.scenario import Scenario
 
-__all__ = ["SimulateError", "simulate", "write_atomic"]
+__all__ = ["SimulateError", "SimulationFailed", "simulate", "write_atomic"]
 
 
 class SimulateError(click.ClickException):
@@ -37,6 +37,12 @@ class SimulateError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+class SimulationFailed(SimulateError):
+    """The engine refused an event of a valid scenario: a bug, not the user's input (exit 1)."""
+
+    exit_code = 1
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -92,10 +98,12 @@ def _progress(enabled: bool, name: str, reps: int) -> Iterator[Callable[[int, fl
         console=Console(stderr=True),
         transient=True,
     ) as bar:
-        task = bar.add_task(name, total=float(reps))
+        # A short label leaves room for the bar on an 80-column terminal.
+        short = name if len(name) <= 32 else name[:31] + "…"
+        task = bar.add_task(short, total=float(reps))
 
         def update(rep: int, fraction: float) -> None:
-            label = f"{name} — replication {rep + 1} of {reps}" if reps > 1 else name
+            label = f"{short} — replication {rep + 1}/{reps}" if reps > 1 else short
             bar.update(task, completed=rep + fraction, description=label)
 
         yield update
@@ -177,7 +185,9 @@ def simulate(
                 payload = summary.to_json()
     except DomainError as exc:
         # The scenario passed validation, so this is the engine or simulator refusing an event.
-        raise SimulateError(f"{scenario_file}: the simulation stopped: {exc} (please report this)") from None
+        raise SimulationFailed(
+            f"{scenario_file}: the simulation stopped: {exc} (a bug; please report it)"
+        ) from None
 
     if json_path is not None:
         try:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from centrale.core.errors import ILLEGAL_AGENT_TRANSITION, DomainError
 
@@ -109,7 +109,11 @@ def next_state(agent_id: str, state: AgentState, trigger: AgentTrigger) -> Agent
         ) from None
 
 
-VOICE = "voice"
+_READY: Final = AgentState.READY
+_BUSY: Final = AgentState.BUSY
+_RESERVED: Final = AgentState.RESERVED
+
+VOICE: Final = "voice"
 CHANNELS = ("voice", "chat", "email", "social")
 DEFAULT_CAPACITY: Mapping[str, int] = {"voice": 1, "chat": 1, "email": 1, "social": 1}
 
@@ -149,9 +153,9 @@ class Agent:
     def can_take(self, channel: str) -> bool:
         """Free capacity for `channel` now: READY, or BUSY with room for more digital work."""
         state = self.state
-        if state is AgentState.READY:
+        if state is _READY:
             return self.capacity.get(channel, 0) > 0
-        if state is AgentState.BUSY or state is AgentState.RESERVED:
+        if state is _BUSY or state is _RESERVED:
             if channel == VOICE or self.pending_reason is not None or self.pending_logout:
                 return False
             load = self.load

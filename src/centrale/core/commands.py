@@ -89,6 +89,9 @@ class InteractionFinished(NamedTuple):
     queue: str
     outcome: str
     reason: str | None
+    agent: str | None = None
+    disposition: str | None = None
+    notes: str = ""
 
 
 Command = (

@@ -78,9 +78,10 @@ class OpeningHours:
         out = []
         for start, end in self.weekly.get(day.weekday(), ()):
             s = datetime.combine(day, start, tz).timestamp()
+            # A span that ends at or before its start runs past midnight (22:00–02:00).
             e = (
-                datetime.combine(day + timedelta(days=1), time(0), tz).timestamp()
-                if end == time(0) or end <= start
+                datetime.combine(day + timedelta(days=1), end, tz).timestamp()
+                if end <= start
                 else datetime.combine(day, end, tz).timestamp()
             )
             out.append((s, e))

@@ -21,9 +21,9 @@ event, no free agent is eligible for a waiting interaction of a channel it has r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import date, datetime
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from centrale.core import errors
@@ -93,12 +93,51 @@ from centrale.core.stats import (
 )
 
 IS, IT, AS, AT = InteractionState, InteractionTrigger, AgentState, AgentTrigger
-_AGENT_TABLE = AGENT_TRANSITIONS
-_IX_TABLE = IX_TRANSITIONS
-_LOGGED_OUT, _READY, _NOT_READY = AS.LOGGED_OUT, AS.READY, AS.NOT_READY
+
+
+# The hot paths read the transition tables through per-trigger views ({state: next state}), built
+# once from the tables above so the tables stay the single source of truth. A miss falls back to the
+# *_next helpers, which raise the domain error.
+def _by_trigger(table: Mapping[tuple[Any, Any], Any], trigger: Any) -> dict[Any, Any]:
+    return {state: nxt for (state, trig), nxt in table.items() if trig is trigger}
+
+
+_IX_ON_OFFER: Final = _by_trigger(IX_TRANSITIONS, IT.OFFER)
+_IX_ON_ACCEPT: Final = _by_trigger(IX_TRANSITIONS, IT.ACCEPT)
+_IX_ON_END: Final = _by_trigger(IX_TRANSITIONS, IT.END)
+_IX_ON_COMPLETE: Final = _by_trigger(IX_TRANSITIONS, IT.COMPLETE)
+_AGENT_ON_RESERVE: Final = _by_trigger(AGENT_TRANSITIONS, AT.RESERVE)
+_AGENT_ON_ACCEPT: Final = _by_trigger(AGENT_TRANSITIONS, AT.ACCEPT)
+_AGENT_ON_LEAVE: Final = {
+    t: _by_trigger(AGENT_TRANSITIONS, t) for t in AgentTrigger if t.name.startswith("LEAVE_")
+}
+_PRIORITY_AGING: Final = InteractionSelection.PRIORITY_AGING
+_LONGEST_WAITING: Final = InteractionSelection.LONGEST_WAITING
+_OFFER: Final = IT.OFFER
+_ACCEPT_IX: Final = IT.ACCEPT
+_END: Final = IT.END
+_COMPLETE: Final = IT.COMPLETE
+_RESERVE: Final = AT.RESERVE
+_ACCEPT_AGENT: Final = AT.ACCEPT
+_QUEUED_S: Final = IS.QUEUED
+_BUSY: Final = AS.BUSY
+_WRAP_UP: Final = AS.WRAP_UP
+_RESERVED: Final = AS.RESERVED
+_LOGGED_OUT: Final = AS.LOGGED_OUT
+_READY: Final = AS.READY
+_NOT_READY: Final = AS.NOT_READY
 
 # Timer kinds.
-_OFFER, _WRAP, _ESCALATE, _EXPIRE = 1, 2, 3, 4
+_T_OFFER: Final = 1
+_T_WRAP: Final = 2
+_T_ESCALATE: Final = 3
+_T_EXPIRE: Final = 4
+
+
+def _local_midnight_origin(timezone: str) -> float:
+    """An epoch time at a local midnight, near 0, so that interval numbers stay familiar (UTC: 0)."""
+    midnight = datetime(2000, 1, 1, tzinfo=ZoneInfo(timezone)).timestamp() % 86400
+    return midnight - 86400 if midnight > 43200 else midnight
 
 
 class _Queue:
@@ -161,11 +200,13 @@ class Engine:
             {q.id: q.sl_threshold for q in config.queues},
             {q.id: q.short_abandon for q in config.queues},
             {q.id: q.account for q in config.queues},
+            origin=_local_midnight_origin(config.timezone),
         )
         self.finished: dict[str, int] = {}  # outcome → count, for invariants and reports
-        self._timers: dict[int, tuple[int, str]] = {}
+        self._timers: dict[int, tuple[int, str, float]] = {}  # id → (kind, interaction, due)
         self._timer_seq = 0
         self._arrival_seq = 0
+        self._wait_seq = 0
         self._offer_seq = 0
         self._agent_seq = 0
         self._aging = config.aging_seconds_per_priority
@@ -254,7 +295,7 @@ class Engine:
     def _timer(self, at: float, kind: int, ref: str, out: list[Command]) -> int:
         self._timer_seq += 1
         tid = self._timer_seq
-        self._timers[tid] = (kind, ref)
+        self._timers[tid] = (kind, ref, at)
         out.append(StartTimer(tid, at))
         return tid
 
@@ -266,23 +307,24 @@ class Engine:
         entry = self._timers.pop(ev.timer, None)
         if entry is None:
             return  # cancelled or already handled: drivers may cancel lazily
-        kind, ref = entry
+        kind, ref, _ = entry
         ix = self.interactions.get(ref)
         if ix is None:
             return
-        if kind == _OFFER:
+        if kind == _T_OFFER:
             self._rona(ix, now, out)
-        elif kind == _WRAP:
+        elif kind == _T_WRAP:
             ix.timer = 0
             self._complete(ix, now, out)
-        elif kind == _ESCALATE:
+        elif kind == _T_ESCALATE:
             ix.escalation_timer = 0
             self._escalate(ix, now, out)
-        elif kind == _EXPIRE:
+        elif kind == _T_EXPIRE:
             ix.expiry_timer = 0
             if ix.state is IS.QUEUED:
-                self._leave_line(ix, IT.EXPIRE, now, out, EXPIRED, "max_wait")
-                out.append(Disconnect(ix.id, "expired"))
+                self._expire(ix, now, out)
+            else:
+                ix.overdue = "expire"  # ringing an agent: expires if the offer fails
 
     # === agents ==================================================================================
     def _add_agent(self, cfg: AgentConfig, now: float) -> Agent:
@@ -409,7 +451,7 @@ class Engine:
 
     def _after_leave(self, agent: Agent, now: float, out: list[Command]) -> None:
         trigger = self._leave_trigger(agent)
-        new = _AGENT_TABLE.get((agent.state, trigger)) or agent_next(agent.id, agent.state, trigger)
+        new = _AGENT_ON_LEAVE[trigger].get(agent.state) or agent_next(agent.id, agent.state, trigger)
         reason = None
         if trigger is AT.LEAVE_TO_NOT_READY:
             reason = agent.pending_reason
@@ -423,7 +465,7 @@ class Engine:
     # === routing =================================================================================
     def _target(self, q: _Queue, ix: Interaction) -> Target:
         if ix.personal_agent is not None:
-            key: tuple[Any, ...] = ("agent", ix.personal_agent, ix.channel)
+            key: tuple[Any, ...] = ("agent", ix.personal_agent, ix.channel, q.config.id)
             target = self.targets.get(key)
             if target is None:
                 wanted = ix.personal_agent
@@ -489,11 +531,15 @@ class Engine:
         ix.target = target
         agent = target.pop_agent()
         if agent is not None:
-            q.waiting[ix.id] = ix
             self._offer(ix, agent, now, out)
+            if ix.channel != VOICE:
+                self._agent_free(agent, now, out)  # room for more chats: back in the pools
             return
         q.waiting[ix.id] = ix
-        ix.wait_token += 1
+        # A token unique across the engine: it marks this entry as the live one and, being unique,
+        # also settles ties in the heap without ever comparing interactions.
+        self._wait_seq += 1
+        ix.wait_token = self._wait_seq
         target.push_interaction(ix, self._order(ix), ix.wait_token)
 
     def _agent_free(self, agent: Agent, now: float, out: list[Command]) -> None:
@@ -513,9 +559,9 @@ class Engine:
                     head = t.head()
                     if head is None:
                         continue
-                    if selection is InteractionSelection.PRIORITY_AGING:
+                    if selection is _PRIORITY_AGING:
                         score = head[0]
-                    elif selection is InteractionSelection.LONGEST_WAITING:
+                    elif selection is _LONGEST_WAITING:
                         score = head[3].enqueued_at
                     else:  # service-level urgency: the largest share of its threshold used up
                         score = -(now - head[3].enqueued_at) / (t.sl_threshold or 1.0)
@@ -532,10 +578,8 @@ class Engine:
 
     def _offer(self, ix: Interaction, agent: Agent, now: float, out: list[Command]) -> None:
         # Hot path: the tables are read directly; the *_next helpers raise the domain error.
-        new_ix = _IX_TABLE.get((ix.state, IT.OFFER)) or ix_next(ix.id, ix.state, IT.OFFER)
-        new_agent = _AGENT_TABLE.get((agent.state, AT.RESERVE)) or agent_next(
-            agent.id, agent.state, AT.RESERVE
-        )
+        new_ix = _IX_ON_OFFER.get(ix.state) or ix_next(ix.id, ix.state, _OFFER)
+        new_agent = _AGENT_ON_RESERVE.get(agent.state) or agent_next(agent.id, agent.state, _RESERVE)
         q = self.queues[ix.queue]
         q.waiting.pop(ix.id, None)
         ix.state = new_ix
@@ -549,7 +593,7 @@ class Engine:
         agent.last_offer_seq = self._offer_seq
         self._set_state(agent, new_agent, None, now, out)
         timeout = q.config.offer_timeout
-        ix.timer = self._timer(now + timeout, _OFFER, ix.id, out)
+        ix.timer = self._timer(now + timeout, _T_OFFER, ix.id, out)
         out.append(Offer(ix.id, agent.id, channel, timeout))
 
     def _take_back_offer(self, ix: Interaction, agent: Agent) -> None:
@@ -562,11 +606,15 @@ class Engine:
         hours = q.config.hours
         if hours.always_open:
             return True  # most queues: no calendar work at all
-        day = datetime.fromtimestamp(now, ZoneInfo(hours.timezone)).date()
-        spans = q.open_cache.get(day)
-        if spans is None:
-            spans = q.open_cache[day] = hours.spans_for(day)
-        return any(s <= now < e for s, e in spans)
+        today = datetime.fromtimestamp(now, ZoneInfo(hours.timezone)).date()
+        # Yesterday's spans too: one that runs past midnight (22:00–02:00) is open at 01:00.
+        for day in (today, today - timedelta(days=1)):
+            spans = q.open_cache.get(day)
+            if spans is None:
+                spans = q.open_cache[day] = hours.spans_for(day)
+            if any(s <= now < e for s, e in spans):
+                return True
+        return False
 
     def _on_arrived(self, ev: InteractionArrived, now: float, out: list[Command]) -> None:
         q = self.queues.get(ev.queue) or self._queue(ev.queue)
@@ -601,8 +649,16 @@ class Engine:
         parent: str | None = None,
         enqueued_at: float | None = None,
         personal_agent: str | None = None,
+        seq: int | None = None,
+        step: int = 0,
     ) -> Interaction:
         qc = q.config
+        if parent is not None and iid in self.interactions:
+            # A segment named after its parent and destination may repeat (transferred there twice).
+            n = 2
+            while f"{iid}#{n}" in self.interactions:
+                n += 1
+            iid = f"{iid}#{n}"
         self._arrival_seq += 1
         ix = Interaction(
             id=iid,
@@ -614,17 +670,23 @@ class Engine:
             attributes=dict(attributes) if attributes else {},
             arrived_at=now,
             enqueued_at=now if enqueued_at is None else enqueued_at,
-            seq=self._arrival_seq,
+            seq=self._arrival_seq if seq is None else seq,
             parent=parent,
             contact=contact,
             personal_agent=personal_agent,
+            step=step,
         )
         stats = self.stats
         if not self._is_open(q, now):
             stats.on_outcome(qc.id, now, CLOSED)
             self._refuse(ix, q, now, out, "closed")
             return ix
-        stats.on_arrival(qc.id, now)
+        if iid.endswith(":callback"):
+            # A callback continues a contact the queue has already counted (as offered, with the
+            # outcome "callback requested"); only its handling is counted again.
+            ix.counted = False
+        else:
+            stats.on_arrival(qc.id, now)
         if qc.max_length is not None and len(q.waiting) >= qc.max_length:
             stats.on_outcome(qc.id, now, OVERFLOWED)
             self._refuse(ix, q, now, out, "queue_full")
@@ -632,11 +694,12 @@ class Engine:
         self.interactions[iid] = ix
         if self.notify or parent is not None:
             out.append(InteractionQueued(iid, qc.id, parent))
-        if qc.escalation and personal_agent is None:
+        if qc.escalation and personal_agent is None and not iid.endswith(":callback"):
+            # Callbacks and personal transfers keep their place and do not escalate again.
             first = qc.escalation[0]
-            ix.escalation_timer = self._timer(now + first.after, _ESCALATE, iid, out)
+            ix.escalation_timer = self._timer(now + first.after, _T_ESCALATE, iid, out)
         if qc.max_wait is not None:
-            ix.expiry_timer = self._timer(now + qc.max_wait, _EXPIRE, iid, out)
+            ix.expiry_timer = self._timer(now + qc.max_wait, _T_EXPIRE, iid, out)
         self._enter_line(ix, q, now, out)
         return ix
 
@@ -664,7 +727,11 @@ class Engine:
         outcome = ix.state._value_
         self.finished[outcome] = self.finished.get(outcome, 0) + 1
         if self.notify:
-            out.append(InteractionFinished(ix.id, ix.queue, outcome, ix.outcome_reason))
+            out.append(
+                InteractionFinished(
+                    ix.id, ix.queue, outcome, ix.outcome_reason, ix.agent, ix.disposition, ix.notes
+                )
+            )
 
     def _finish(self, ix: Interaction, out: list[Command]) -> None:
         self.interactions.pop(ix.id, None)
@@ -690,7 +757,8 @@ class Engine:
         """End a waiting interaction with a terminal outcome (expired, overflowed, callback, …)."""
         ix.state = ix_next(ix.id, ix.state, trigger)
         ix.outcome_reason = reason
-        self.stats.on_outcome(ix.queue, ix.arrived_at, field)
+        if ix.counted:
+            self.stats.on_outcome(ix.queue, ix.arrived_at, field)
         self._finish(ix, out)
 
     def _on_abandoned(self, ev: CustomerAbandoned, now: float, out: list[Command]) -> None:
@@ -704,7 +772,8 @@ class Engine:
             out.append(RevokeOffer(ix.id, agent.id))
         ix.state = new
         ix.ended_at = now
-        self.stats.on_abandon(ix.queue, ix.arrived_at, now)
+        if ix.counted:
+            self.stats.on_abandon(ix.queue, ix.arrived_at, now)
         self._finish(ix, out)
         if agent is not None:
             self._after_leave(agent, now, out)
@@ -715,8 +784,8 @@ class Engine:
         if agent is None:
             agent = self._assigned(ix, ev.agent)
         # Hot path: the tables are read directly; the *_next helpers raise the domain error.
-        new_ix = _IX_TABLE.get((ix.state, IT.ACCEPT)) or ix_next(ix.id, ix.state, IT.ACCEPT)
-        new_agent = _AGENT_TABLE.get((agent.state, AT.ACCEPT)) or agent_next(agent.id, agent.state, AT.ACCEPT)
+        new_ix = _IX_ON_ACCEPT.get(ix.state) or ix_next(ix.id, ix.state, _ACCEPT_IX)
+        new_agent = _AGENT_ON_ACCEPT.get(agent.state) or agent_next(agent.id, agent.state, _ACCEPT_AGENT)
         if ix.timer:
             self._cancel(ix.timer, out)
             ix.timer = 0
@@ -725,7 +794,8 @@ class Engine:
         channel = agent.offered.pop(ix.id)
         agent.connected[ix.id] = channel
         agent.contacts_today += 1
-        self.stats.on_answer(ix.queue, ix.arrived_at, now)
+        if ix.counted:
+            self.stats.on_answer(ix.queue, ix.arrived_at, now)
         if ix.escalation_timer:
             self._cancel(ix.escalation_timer, out)
             ix.escalation_timer = 0
@@ -746,11 +816,21 @@ class Engine:
         out.append(RevokeOffer(ix.id, agent.id))
         ix.state = new_ix
         ix.ronas += 1
-        self.stats.on_outcome(ix.queue, ix.arrived_at, RONA)
-        # The agent is made not ready first, so the interaction is not offered straight back.
-        agent.pending_reason = why
+        if ix.counted:
+            self.stats.on_outcome(ix.queue, ix.arrived_at, RONA)
+        # The agent is made not ready first, so the interaction is not offered straight back. A
+        # not-ready the agent asked for earlier (lunch) keeps its own reason.
+        if agent.pending_reason is None:
+            agent.pending_reason = why
         self._after_leave(agent, now, out)
-        self._enter_line(ix, self.queues[ix.queue], now, out)
+        q = self.queues[ix.queue]
+        overdue, ix.overdue = ix.overdue, None
+        if overdue == "expire":
+            self._expire(ix, now, out)
+        elif overdue is not None:
+            self._apply_step(ix, q, EscalationAction(overdue), now, out)
+        else:
+            self._enter_line(ix, q, now, out)
 
     def _rona(self, ix: Interaction, now: float, out: list[Command]) -> None:
         ix.timer = 0
@@ -778,7 +858,7 @@ class Engine:
 
     def _on_ended(self, ev: InteractionEnded, now: float, out: list[Command]) -> None:
         ix = self.interactions.get(ev.interaction) or self._interaction(ev.interaction)
-        new = _IX_TABLE.get((ix.state, IT.END)) or ix_next(ix.id, ix.state, IT.END)
+        new = _IX_ON_END.get(ix.state) or ix_next(ix.id, ix.state, _END)
         self._to_wrap_up(ix, new, now, out)
 
     def _to_wrap_up(self, ix: Interaction, new: InteractionState, now: float, out: list[Command]) -> None:
@@ -798,7 +878,7 @@ class Engine:
             return
         self._after_leave_without_free(agent, now, out)
         if wrap.seconds > 0:  # fixed length, or the agent's maximum
-            ix.timer = self._timer(now + wrap.seconds, _WRAP, ix.id, out)
+            ix.timer = self._timer(now + wrap.seconds, _T_WRAP, ix.id, out)
         out.append(WrapUpStarted(ix.id, agent.id, ix.queue, wrap.mode.value, wrap.seconds))
         if agent.state is not AS.WRAP_UP:
             self._agent_free(agent, now, out)
@@ -868,7 +948,8 @@ class Engine:
 
     def _complete(self, ix: Interaction, now: float, out: list[Command]) -> None:
         trigger = IT.COMPLETE_TRANSFERRED if ix.transferred else IT.COMPLETE
-        ix.state = _IX_TABLE.get((ix.state, trigger)) or ix_next(ix.id, ix.state, trigger)
+        nxt = _IX_ON_COMPLETE.get(ix.state) if trigger is _COMPLETE else None
+        ix.state = nxt or ix_next(ix.id, ix.state, trigger)
         ix.completed_at = now
         assert ix.agent is not None and ix.answered_at is not None and ix.ended_at is not None
         agent = self.agents[ix.agent]
@@ -880,6 +961,8 @@ class Engine:
         )
         if ix.transferred:
             self.stats.on_outcome(ix.queue, ix.arrived_at, TRANSFERRED)
+        if ix.disposition is not None:
+            self.stats.on_disposition(ix.queue, ix.disposition)
         self._finish(ix, out)
         self._after_leave(agent, now, out)
 
@@ -930,6 +1013,10 @@ class Engine:
             personal_agent=personal_agent,
         )
 
+    def _expire(self, ix: Interaction, now: float, out: list[Command]) -> None:
+        self._leave_line(ix, IT.EXPIRE, now, out, EXPIRED, "max_wait")
+        out.append(Disconnect(ix.id, "expired"))
+
     def _escalate(self, ix: Interaction, now: float, out: list[Command]) -> None:
         q = self.queues[ix.queue]
         steps = q.config.escalation
@@ -939,16 +1026,25 @@ class Engine:
         ix.step += 1
         if ix.step < len(steps):
             nxt = steps[ix.step]
-            ix.escalation_timer = self._timer(ix.arrived_at + nxt.after, _ESCALATE, ix.id, out)
+            ix.escalation_timer = self._timer(ix.arrived_at + nxt.after, _T_ESCALATE, ix.id, out)
         prio = q.step_priority[ix.step]
         if prio is not None:
             ix.priority = prio
         if ix.state is not IS.QUEUED:
-            return  # ringing an agent: the wider pool applies if the offer fails
-        if step.action is EscalationAction.CALLBACK:
+            # Ringing an agent: a wider pool applies by itself if the offer fails; a callback offer
+            # or voicemail is carried out then.
+            if step.action is EscalationAction.CALLBACK or step.action is EscalationAction.VOICEMAIL:
+                ix.overdue = step.action.value
+            return
+        self._apply_step(ix, q, step.action, now, out)
+
+    def _apply_step(
+        self, ix: Interaction, q: _Queue, action: EscalationAction, now: float, out: list[Command]
+    ) -> None:
+        if action is EscalationAction.CALLBACK:
             out.append(OfferCallback(ix.id))
             return
-        if step.action is EscalationAction.VOICEMAIL:
+        if action is EscalationAction.VOICEMAIL:
             self._leave_line(ix, IT.OVERFLOW, now, out, OVERFLOWED, "voicemail")
             out.append(SendToVoicemail(ix.id))
             return
@@ -960,9 +1056,10 @@ class Engine:
         ix = self._interaction(ev.interaction)
         ix_next(ix.id, ix.state, IT.CALLBACK)
         q = self.queues[ix.queue]
-        keep_place = ix.enqueued_at
+        keep_place, keep_seq, keep_step = ix.enqueued_at, ix.seq, ix.step
         self._leave_line(ix, IT.CALLBACK, now, out, CALLBACK, "callback")
-        # The callback waits in the same line at the customer's original place; it cannot abandon.
+        # The callback waits in the same line at the customer's original place (time and order of
+        # arrival) and with the pool as wide as it had become; it does not escalate further.
         self._arrive(
             f"{ix.id}:callback",
             q,
@@ -974,6 +1071,8 @@ class Engine:
             direction="outbound",
             parent=ix.id,
             enqueued_at=keep_place,
+            seq=keep_seq,
+            step=keep_step,
         )
 
     # === reading =================================================================================
@@ -1016,6 +1115,10 @@ class Engine:
             "finished": dict(sorted(self.finished.items())),
             "timers": sorted(self._timers.items()),
         }
+
+    def pending_timers(self) -> list[StartTimer]:
+        """Every timer the engine is still waiting for, e.g. to re-arm them after a restart."""
+        return [StartTimer(tid, at) for tid, (_, _, at) in sorted(self._timers.items())]
 
     def waiting(self, queue: str) -> int:
         return len(self._queue(queue).waiting)

@@ -147,7 +147,9 @@ class Interaction:
     wait_token: int = 0  # changes whenever the interaction (re)enters a line; stale entries differ
     escalation_timer: int = 0
     expiry_timer: int = 0
-    personal_agent: str | None = None  # routed to one named agent (transfer to agent, own callback)
+    personal_agent: str | None = None  # routed to one named agent (transfer to agent)
+    overdue: str | None = None  # a callback, voicemail or expiry that fell due while ringing
+    counted: bool = True  # False for callback segments: the queue counted the contact already
 
     @property
     def terminal(self) -> bool:

@@ -56,14 +56,19 @@ class Stats:
         sl_threshold: dict[str, float],
         short_abandon: dict[str, float],
         queue_account: dict[str, str],
+        origin: float = 0.0,
     ) -> None:
         self.interval = float(interval_seconds)
+        # Intervals are counted from `origin`, a local midnight, so that they line up with the
+        # center's clock (09:00–09:15) even in time zones a half hour off UTC.
+        self.origin = origin
         self.sl_threshold = dict(sl_threshold)
         self.short_abandon = dict(short_abandon)
         self.queue_account = dict(queue_account)
         self.queues: dict[str, dict[int, list[float]]] = {q: {} for q in sl_threshold}
         self.teams: dict[str, dict[int, list[float]]] = {}
         self.account_handled: dict[str, float] = {}
+        self.dispositions: dict[str, dict[str, int]] = {}  # queue → disposition code → count
 
     def add_queue(self, queue: str, sl_threshold: float, short_abandon: float, account: str) -> None:
         self.sl_threshold[queue] = sl_threshold
@@ -73,7 +78,7 @@ class Stats:
 
     def _bucket(self, queue: str, t: float) -> list[float]:
         buckets = self.queues[queue]
-        idx = int(t // self.interval)
+        idx = int((t - self.origin) // self.interval)
         b = buckets.get(idx)
         if b is None:
             b = buckets[idx] = [0.0] * _QFIELDS
@@ -82,14 +87,14 @@ class Stats:
     # --- interaction hooks ----------------------------------------------------------------------
     def on_arrival(self, queue: str, arrived_at: float) -> None:
         buckets = self.queues[queue]
-        idx = int(arrived_at // self.interval)
+        idx = int((arrived_at - self.origin) // self.interval)
         b = buckets.get(idx)
         if b is None:
             b = buckets[idx] = [0.0] * _QFIELDS
         b[OFFERED] += 1
 
     def on_answer(self, queue: str, arrived_at: float, answered_at: float) -> None:
-        b = self.queues[queue][int(arrived_at // self.interval)]  # created at arrival
+        b = self._bucket(queue, arrived_at)
         wait = answered_at - arrived_at
         b[ANSWERED] += 1
         b[WAIT_ANSWERED] += wait
@@ -115,13 +120,17 @@ class Stats:
         self._bucket(queue, arrived_at)[field] += 1
 
     def on_handled(self, queue: str, arrived_at: float, talk: float, hold: float, wrap: float) -> None:
-        b = self.queues[queue][int(arrived_at // self.interval)]  # created at arrival
+        b = self._bucket(queue, arrived_at)
         b[HANDLED] += 1
         b[TALK] += talk
         b[HOLD] += hold
         b[WRAP] += wrap
         account = self.queue_account[queue]
         self.account_handled[account] = self.account_handled.get(account, 0.0) + talk + hold + wrap
+
+    def on_disposition(self, queue: str, code: str) -> None:
+        counts = self.dispositions.setdefault(queue, {})
+        counts[code] = counts.get(code, 0) + 1
 
     # --- agent time -----------------------------------------------------------------------------
     def on_agent_time(self, team: str, state: AgentState, start: float, end: float) -> None:
@@ -132,15 +141,16 @@ class Stats:
         if buckets is None:
             buckets = self.teams[team] = {}
         step = self.interval
-        idx = int(start // step)
-        if end <= (idx + 1) * step:  # the usual case: within one interval
+        origin = self.origin
+        idx = int((start - origin) // step)
+        if end <= origin + (idx + 1) * step:  # the usual case: within one interval
             b = buckets.get(idx)
             if b is None:
                 b = buckets[idx] = [0.0] * _TFIELDS
             b[i] += end - start
             return
         while True:
-            boundary = (idx + 1) * step
+            boundary = origin + (idx + 1) * step
             b = buckets.get(idx)
             if b is None:
                 b = buckets[idx] = [0.0] * _TFIELDS
@@ -155,8 +165,8 @@ class Stats:
     def queue_sum(
         self, queues: Iterable[str], start: float | None = None, end: float | None = None
     ) -> list[float]:
-        lo = -math.inf if start is None else start // self.interval
-        hi = math.inf if end is None else math.ceil(end / self.interval)
+        lo = -math.inf if start is None else self.index(start)
+        hi = math.inf if end is None else math.ceil((end - self.origin) / self.interval)
         total = [0.0] * _QFIELDS
         for q in queues:
             for idx, b in self.queues.get(q, {}).items():
@@ -171,8 +181,8 @@ class Stats:
     def team_sum(
         self, teams: Iterable[str], start: float | None = None, end: float | None = None
     ) -> list[float]:
-        lo = -math.inf if start is None else start // self.interval
-        hi = math.inf if end is None else math.ceil(end / self.interval)
+        lo = -math.inf if start is None else self.index(start)
+        hi = math.inf if end is None else math.ceil((end - self.origin) / self.interval)
         total = [0.0] * _TFIELDS
         for t in teams:
             for idx, b in self.teams.get(t, {}).items():
@@ -180,6 +190,13 @@ class Stats:
                     for k in range(_TFIELDS):
                         total[k] += b[k]
         return total
+
+    def index(self, t: float) -> int:
+        """The number of the interval that contains time `t`."""
+        return int((t - self.origin) // self.interval)
+
+    def interval_start(self, index: int) -> float:
+        return self.origin + index * self.interval
 
     def intervals(self) -> list[int]:
         seen: set[int] = set()

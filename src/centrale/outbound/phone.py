@@ -166,8 +166,12 @@ def _national_prefix_of(country_code: int) -> str | None:
     return pattern
 
 
-def _split(clean: str, region: str) -> phonenumbers.PhoneNumber | None:
-    """Calling code and national number of a separator-free string, when that is unambiguous."""
+def _split(clean: str, region: str) -> tuple[int, str] | None:
+    """Calling code and national number of a separator-free string, when that is unambiguous.
+
+    The national number never starts with ``0`` here (numbers with significant leading zeros go
+    through the full parser), so it is the canonical digit string of the number.
+    """
     if not _PLAIN_NUMBER.fullmatch(clean):
         return None
     rules = _dialing_rules(region)
@@ -179,7 +183,7 @@ def _split(clean: str, region: str) -> phonenumbers.PhoneNumber | None:
         national = clean[len(rules.national_prefix) :]
         if not national or national.startswith(("0", rules.national_prefix)):
             return None
-        return phonenumbers.PhoneNumber(country_code=rules.country_code, national_number=int(national))
+        return rules.country_code, national
     else:
         return None
     # Calling codes are a prefix code (no code is the start of another), so the first hit is it.
@@ -190,7 +194,7 @@ def _split(clean: str, region: str) -> phonenumbers.PhoneNumber | None:
             prefix = _national_prefix_of(code)
             if prefix == "" or national.startswith("0") or (prefix and national.startswith(prefix)):
                 return None
-            return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+            return (code, national) if national else None
     return None
 
 
@@ -249,17 +253,13 @@ def _single_region(country_code: int) -> _SingleRegion | None:
     return _SingleRegion(regions[0], zones, general, types)
 
 
-def _fast_valid(number: phonenumbers.PhoneNumber) -> NormalisedNumber | None:
+def _fast_valid(single: _SingleRegion, country_code: int, national: str) -> NormalisedNumber | None:
     """Validate a single-region, single-zone number without the full type computation."""
-    single = _single_region(number.country_code or 0)
-    if single is None:
-        return None
-    national = str(number.national_number)
     if not _fits(national, single.general):
         return None
     for matcher in single.types:
         if _fits(national, matcher):
-            return NormalisedNumber(f"+{number.country_code}{national}", single.region, single.zones)
+            return NormalisedNumber(f"+{country_code}{national}", single.region, single.zones)
     return None
 
 
@@ -292,16 +292,21 @@ def _normalise_clean(clean: str, default_region: str) -> NormalisedNumber | Numb
     if problem is not None:
         return problem
     split = _split(clean, default_region)
-    if split is not None:
-        fast = _fast_valid(split)
-        if fast is not None:
-            return fast
+    number: phonenumbers.PhoneNumber | None = None
     # number_type() != UNKNOWN is exactly phonenumbers.is_valid_number(); computing the type once
     # serves both validation and the geographic time-zone lookup.
-    number_type = phonenumbers.number_type(split) if split is not None else PhoneNumberType.UNKNOWN
-    if split is not None and number_type != PhoneNumberType.UNKNOWN:
-        number = split
-    else:
+    number_type = PhoneNumberType.UNKNOWN
+    if split is not None:
+        country_code, national = split
+        single = _single_region(country_code)
+        if single is not None:
+            fast = _fast_valid(single, country_code, national)
+            if fast is not None:
+                return fast
+        else:
+            number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+            number_type = phonenumbers.number_type(number)
+    if number is None or number_type == PhoneNumberType.UNKNOWN:
         parsed = full_parse(clean, default_region)
         if isinstance(parsed, NumberProblem):
             return parsed

@@ -8,7 +8,6 @@ facts about the schedule, not the solver's belief).
 
 from __future__ import annotations
 
-import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -157,13 +156,13 @@ def make_schedule(
                 f"{result.dropped} planned shift(s) of agents like {group.agents[0].id} could not be handed "
                 "out within the weekly limits and rest rules"
             )
-        for a, minutes in result.shortfall_minutes.items():
+        for index, minutes in result.shortfall_minutes.items():
             if minutes > 0:
                 warnings.append(
-                    f"agent {group.agents[a].id} is {minutes / 60:g}h short of the contract minimum"
+                    f"agent {group.agents[index].id} is {minutes / 60:g}h short of the contract minimum"
                 )
-        for a, agent in enumerate(group.agents):
-            shifts_by_agent[agent.id] = result.shifts.get(a, [])
+        for index, member in enumerate(group.agents):
+            shifts_by_agent[member.id] = result.shifts.get(index, [])
     report("assigning shifts to agents", 1.0)
 
     shifts = _build_shifts(groups, plan, shifts_by_agent, types, grid)
@@ -248,7 +247,7 @@ def _assign_queues(
     for sh in shifts:
         first = int((sh.start - origin).total_seconds()) // grid.slot
         last = int((sh.end - origin).total_seconds()) // grid.slot
-        off = set()
+        off: set[int] = set()
         for b in sh.breaks:
             b0 = int((b.start - origin).total_seconds()) // grid.slot
             b1 = int((b.end - origin).total_seconds()) // grid.slot
@@ -279,7 +278,7 @@ def _assign_queues(
                     target[q] -= 1
                     serving[agent][t] = q
             spare.extend(free)
-        for agent, q in ((a, serving[a][t]) for a in at_work.get(t, []) if t in serving[a]):
+        for q in (serving[a][t] for a in at_work.get(t, []) if t in serving[a]):
             scheduled[q][t] += 1
         for agent in spare:
             queues = skill_of[agent]

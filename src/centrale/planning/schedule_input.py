@@ -8,6 +8,7 @@ All times are the center's local wall-clock time; durations are kept as whole se
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -27,7 +28,7 @@ class ScheduleInputError(ValueError):
 
 @dataclass(frozen=True)
 class BreakRule:
-    """Paid breaks: one of ``duration`` per full ``per`` of shift, its start within ``window`` of its block."""
+    """Paid breaks: one ``duration`` per full ``per`` of shift, starting within ``window`` of its block."""
 
     duration: int
     per: int
@@ -170,7 +171,7 @@ def read_requirement(path: Path) -> Requirement:
             if not queue:
                 raise ScheduleInputError(f"{where}: the queue is empty")
             ts = _timestamp(row["interval_start"] or "", where)
-            need = _number((row[column] or "").strip(), column, where)
+            need = _number((row[column] or "").strip(), str(column), where)
             per_queue = values.setdefault(queue, {})
             if ts in per_queue:
                 raise ScheduleInputError(f"{where}: a second row for queue {queue!r} at {ts.isoformat()}")
@@ -186,7 +187,7 @@ def read_requirement(path: Path) -> Requirement:
     if not values:
         raise ScheduleInputError(f"{name}: no rows after the header")
     stamps = sorted({ts for per_queue in values.values() for ts in per_queue})
-    steps = [int((b - a).total_seconds()) for a, b in zip(stamps, stamps[1:], strict=False)]
+    steps = [int((b - a).total_seconds()) for a, b in itertools.pairwise(stamps)]
     interval = min((s for s in steps if s > 0), default=3600)
     if 86400 % interval:
         raise ScheduleInputError(f"{name}: intervals of {interval} s do not divide a day")
@@ -228,7 +229,7 @@ def _load_yaml(path: Path) -> Any:
 
 def _duration(value: Any, where: str) -> int:
     try:
-        return int(round(parse_duration(value)))
+        return round(parse_duration(value))
     except ValueError as exc:
         raise ScheduleInputError(f"{where}: {exc}") from None
 

@@ -23,6 +23,7 @@ day's planned shifts on the group totals, so phase 2 nearly always hands out eve
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -277,7 +278,7 @@ def plan_shifts(
         if status == "FEASIBLE" and plan.status == "OPTIMAL":
             plan.status = "FEASIBLE"
         plan.objective += objective
-        for g, grp in enumerate(groups):
+        for g in range(len(groups)):
             used = [(c, types[s]) for (gg, dd, s), c in plan.counts.items() if gg == g and dd == d]
             shifts = sum(c for c, _ in used)
             minutes = sum(c * st.paid_minutes for c, st in used)
@@ -318,15 +319,26 @@ def _plan_day(
     for slots in raised.values():
         for t, r in slots.items():
             if d * per_day <= t < (d + 2) * per_day:
-                slots[t] = r + round(r * share)
+                slots[t] = r + round(r * share * _ALLOWANCE)
     hint: dict[tuple[int, int], int] | None = None
     best: tuple[float, str, dict[tuple[int, int], int], _Placed] | None = None
-    for attempt in range(6):
+    for attempt in range(2):
         left = time_limit - (time.monotonic() - began)
         if attempt and left < 0.5:
             break
         status_a, counts = _solve_shifts(
-            d, raised, rules, grid, types, groups, budgets, shares, plan, max(left * 0.4, 0.5), workers, hint
+            d,
+            raised,
+            rules,
+            grid,
+            types,
+            groups,
+            budgets,
+            shares,
+            plan,
+            max(left * (0.55 if attempt == 0 else 0.7), 0.5),
+            workers,
+            hint,
         )
         if status_a == "UNKNOWN":
             if best is not None:
@@ -339,7 +351,7 @@ def _plan_day(
             del plan.counts[key]
         plan.counts.update({(g, d, s): c for (g, s), c in counts.items() if c > 0})
         left = time_limit - (time.monotonic() - began)
-        placed = _place_breaks(d, need, grid, types, groups, plan, max(left * 0.4, 1.0), workers)
+        placed = _place_breaks(d, need, grid, types, groups, plan, max(left * 0.45, 1.0), workers)
         paid = sum(c * types[s].paid_minutes for (g, s), c in counts.items())
         objective = float(paid + gap_weight(types) * placed.gap_total)
         status = "OPTIMAL" if status_a == placed.status == "OPTIMAL" else "FEASIBLE"
@@ -352,14 +364,14 @@ def _plan_day(
             raised[q][t] = raised[q].get(t, 0) + gap
     assert best is not None
     objective, status, counts, placed = best
-    for key in [k for k in plan.counts if k[1] == d]:
-        del plan.counts[key]
+    for old in [k for k in plan.counts if k[1] == d]:
+        del plan.counts[old]
     plan.counts.update({(g, d, s): c for (g, s), c in counts.items() if c > 0})
     for (ks, s, b), positions in placed.placements.items():
         plan.placements[ks, d, s, b] = positions
     # Slots shared with yesterday's shifts are re-assigned here, with everyone at work counted.
-    for key in [k for k in plan.assignment if k[2] in placed.window]:
-        del plan.assignment[key]
+    for stale in [k for k in plan.assignment if k[2] in placed.window]:
+        del plan.assignment[stale]
     plan.assignment.update(placed.assignment)
     return status, objective
 
@@ -388,6 +400,8 @@ def gap_weight(types: Sequence[ShiftType]) -> int:
     return max(st.paid_minutes for st in types) + 1
 
 
+# Breaks cluster in their windows, so the first allowance is this much above the average break share.
+_ALLOWANCE = 1.5
 # How far above its need-weighted share of the weekly budget one day may go.
 _SLACK = 1.1
 
@@ -423,7 +437,9 @@ def _solve_shifts(
             paid_terms.append((v, types[s].paid_minutes))
         m.add(sum(counts[g, s] for s in fit) <= size)
         bud, share = budgets[g], shares[g]
-        paid = cp_model.LinearExpr.weighted_sum([counts[g, s] for s in fit], [types[s].paid_minutes for s in fit])
+        paid = cp_model.LinearExpr.weighted_sum(
+            [counts[g, s] for s in fit], [types[s].paid_minutes for s in fit]
+        )
         # Slack above the fair share lets a busy day take more; the last day may take all that is left.
         if bud.shifts is not None:
             cap = min(bud.shifts, math.ceil(bud.shifts * min(share * _SLACK, 1.0)))
@@ -441,9 +457,7 @@ def _solve_shifts(
         for end in sorted({st.start + st.length for st, _ in yesterday}):
             late = sum(c for st, c in yesterday if st.start + st.length >= end)
             early = [
-                counts[g, s]
-                for s in fit
-                if (per_day + types[s].start - end) * grid.slot < rules.min_rest
+                counts[g, s] for s in fit if (per_day + types[s].start - end) * grid.slot < rules.min_rest
             ]
             if early:
                 m.add(sum(early) <= size - late)
@@ -532,10 +546,13 @@ def _place_breaks(
     m.minimize(sum(gaps.values()))
     # Hint a valid placement (breaks spread over their windows) so a short solve still has one.
     for (ks, s, b), ys in placements.items():
-        total = sum(c for (g, dd, ss), c in plan.counts.items() if dd == d and ss == s and groups[g].queues == ks)
-        for (p, y), n in zip(ys, _spread(types[s], b, total), strict=True):
+        total = sum(
+            c for (g, dd, ss), c in plan.counts.items() if dd == d and ss == s and groups[g].queues == ks
+        )
+        for (_, y), n in zip(ys, _spread(types[s], b, total), strict=True):
             m.add_hint(y, n)
-    solver = _solver(time_limit, workers)
+    # This model lives on its LP relaxation: extra portfolio workers only steal the LP's CPU time.
+    solver = _solver(time_limit, min(workers, max(os.cpu_count() or 1, 2)))
     status = solver.solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise ScheduleInputError(
@@ -565,7 +582,7 @@ def _spread(st: ShiftType, b: int, total: int) -> list[int]:
     for i in range(total):
         cursor = 0
         for k, brk in enumerate(st.breaks):
-            ordered = brk.positions[i % len(brk.positions):] + brk.positions[: i % len(brk.positions)]
+            ordered = brk.positions[i % len(brk.positions) :] + brk.positions[: i % len(brk.positions)]
             p = next((p for p in ordered if p >= cursor), None)
             if p is None:
                 p = next(p for p in brk.positions if p >= cursor)
@@ -814,7 +831,10 @@ def _greedy_assign(
                     continue
                 if any(begin < e + rules.min_rest and b < finish + rules.min_rest for b, e in ends[a]):
                     continue
-                if agent.max_shifts_per_week is not None and week_shifts[a, week] >= agent.max_shifts_per_week:
+                if (
+                    agent.max_shifts_per_week is not None
+                    and week_shifts[a, week] >= agent.max_shifts_per_week
+                ):
                     continue
                 minutes = week_minutes[a, week] + st.paid_minutes
                 if agent.max_weekly is not None and minutes > agent.max_weekly // 60:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import difflib
 import math
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -340,12 +341,14 @@ def scenario_from_dict(
     try:
         spec = ScenarioSpec.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # A misspelt key also makes the key it was meant to be "missing": report the typo, the cause.
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         where = _loc(tuple(err["loc"]))
         kind = err["type"]
         if kind == "extra_forbidden":
             key = str(err["loc"][-1])
-            close = difflib.get_close_matches(key, _known_keys(), n=1, cutoff=0.7)
+            close = difflib.get_close_matches(key, _keys_at(tuple(err["loc"][:-1])), n=1, cutoff=0.7)
             problem = f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else " (a typo?)")
             where = _loc(tuple(err["loc"][:-1])) or "top level"
         elif kind == "missing":
@@ -358,15 +361,29 @@ def scenario_from_dict(
     return _Builder(spec, source, base_dir or Path(".")).build()
 
 
-def _known_keys() -> list[str]:
-    """Every key any part of a scenario may have, to suggest a correction for a typo."""
-    models: list[type[BaseModel]] = [_Model]
-    names: set[str] = set()
-    while models:
-        m = models.pop()
-        models.extend(m.__subclasses__())
-        names.update(m.model_fields)
-    return sorted(names)
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The scenario model inside a field's type (``list[QueueSpec]``, ``HoursSpec | None``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _keys_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at a place in the scenario (to suggest a correction for a typo)."""
+    model: type[BaseModel] = ScenarioSpec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field_info = model.model_fields.get(str(part))
+        inner = None if field_info is None else _model_in(field_info.annotation)
+        if inner is None:
+            break
+        model = inner
+    return list(model.model_fields)
 
 
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from centrale.core.agent import AgentState
 from centrale.core.commands import (
     AgentStateChanged,
     CancelTimer,
@@ -53,6 +54,8 @@ from centrale.sim.kernel import Kernel
 from centrale.sim.scenario import ArrivalStream, Scenario, SimAgent, SimQueue
 
 _QUEUED, _OFFERED = InteractionState.QUEUED, InteractionState.OFFERED
+_NOT_READY = AgentState.NOT_READY
+RONA_RECOVERY = 10.0  # seconds a simulated agent takes to go ready again after a missed offer
 
 
 def _pick(rng: random.Random, cumulative: tuple[tuple[Any, float], ...]) -> Any:
@@ -214,16 +217,25 @@ class World:
     def _offer(self, c: Offer) -> None:
         agent = self.agents[c.agent]
         if agent.rona_probability and self.rng.random() < agent.rona_probability:
-            return  # the agent lets it ring: the engine's offer timer will fire (RONA)
+            # The agent lets it ring: the engine's offer timer fires (RONA) and makes the agent
+            # not ready; like a real agent, they make themselves ready again a little later.
+            self.kernel.schedule(self.kernel.now + c.timeout + RONA_RECOVERY, self._recover, c.agent)
+            return
         self.offers[c.interaction] = c.agent
         delay = agent.answer_delay.sample(self.rng)
         if delay >= c.timeout:
             self.offers.pop(c.interaction, None)
+            self.kernel.schedule(self.kernel.now + c.timeout + RONA_RECOVERY, self._recover, c.agent)
             return
         if delay <= 0:
             self._answers.append(c.interaction)
         else:
             self.kernel.schedule(self.kernel.now + delay, self._answer, c.interaction)
+
+    def _recover(self, agent_id: str) -> None:
+        agent = self.engine.agents[agent_id]
+        if agent.state is _NOT_READY and agent.reason == "rona":
+            self.send_lenient(AgentReady(agent_id))
 
     def _answer(self, iid: str) -> None:
         agent = self.offers.pop(iid, None)

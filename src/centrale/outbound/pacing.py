@@ -1,0 +1,755 @@
+"""Pacing: how many numbers a dialer should dial right now, sans-I/O.
+
+Theory of operation
+-------------------
+A dialer asks its policy, about once a second and whenever an agent becomes free,
+``policy.lines_to_dial(snapshot, now)``. The :class:`PacingSnapshot` is a picture of the campaign
+at ``now``: agents free, agents busy (talking or in wrap-up, with how long they have been so),
+calls in progress (ringing, with how long), answered calls waiting for an agent, the inbound work
+blended agents must take first, and the abandoned/live counts over the regulator's evaluation
+window. Results come back through ``policy.observe(...)`` (a dial's ring outcome, a talk time, a
+wrap-up time). Policies read no clock and draw no random numbers: the same snapshots and
+observations always give the same answers.
+
+Four policies share that interface:
+
+* :class:`Progressive` — one call per free agent, minus calls already ringing; never abandons a
+  call that finds its agent still free.
+* :class:`FixedRatio` — ``ratio`` lines per free agent.
+* :class:`VicidialStyle` — a baseline written from VICIdial's *published description* of its
+  adaptive dial methods (see ``docs/dialer.md``): a dial level (lines per active agent) nudged
+  every 15 s from the recent average of ready agents minus waiting calls, clamped to 1.0–3.0, reset
+  (ADAPT_HARD_LIMIT) or halved (ADAPT_TAPERED, whose allowed drop rate tapers over the shift)
+  when the drop rate exceeds its target.
+* :class:`Predictive` — model based: online estimates of the live-answer rate, the answer-time
+  distribution, talk and wrap-up times; supply (agents free within the horizon, a Poisson-binomial)
+  against demand (live answers within the horizon: those of calls in flight plus a binomial for
+  new lines); the largest line count whose expected abandons stay under the allowed rate, which a
+  PI loop on the measured window rate corrects; progressive once the window's margin is spent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import NamedTuple, Protocol
+
+
+class Phase(Enum):
+    """What a busy agent of the campaign is doing."""
+
+    TALK = "talk"
+    WRAP = "wrap"
+
+
+class BusyAgent(NamedTuple):
+    """An agent who is not free now, and since when (seconds in the current phase)."""
+
+    phase: Phase
+    elapsed: float
+
+
+@dataclass(frozen=True, slots=True)
+class PacingSnapshot:
+    """The campaign as the dialer sees it at one moment.
+
+    ``ringing`` holds the seconds each call in progress has been ringing (dialled, not yet
+    answered or failed). ``waiting`` counts answered calls that wait for an agent now (they
+    abandon if none comes within 2 s). ``inbound_waiting`` and ``inbound_rate`` (arrivals per
+    second) describe the inbound work blended agents take first. ``window_*`` are the measured
+    live and abandoned calls over the evaluation window (``window_elapsed`` seconds of it have
+    been observed so far); ``shift_*`` the same since the start of the shift.
+    """
+
+    agents_free: int
+    busy: Sequence[BusyAgent] = ()
+    ringing: Sequence[float] = ()
+    waiting: int = 0
+    inbound_waiting: int = 0
+    inbound_rate: float = 0.0
+    window_live: int = 0
+    window_abandoned: int = 0
+    window_elapsed: float = 0.0
+    shift_live: int = 0
+    shift_abandoned: int = 0
+    shift_elapsed: float = 0.0
+
+    @property
+    def agents_logged_in(self) -> int:
+        return self.agents_free + len(self.busy)
+
+    @property
+    def talking(self) -> int:
+        return sum(1 for b in self.busy if b.phase is Phase.TALK)
+
+
+# --- observations --------------------------------------------------------------------------------
+
+
+class DialResult(NamedTuple):
+    """A dial stopped ringing after ``ring_seconds``: answered by a person (``live``) or not."""
+
+    ring_seconds: float
+    live: bool
+
+
+class TalkEnded(NamedTuple):
+    seconds: float
+
+
+class WrapEnded(NamedTuple):
+    seconds: float
+
+
+Observation = DialResult | TalkEnded | WrapEnded
+
+
+class PacingPolicy(Protocol):
+    """The one interface every pacing policy has."""
+
+    name: str
+
+    def lines_to_dial(self, snapshot: PacingSnapshot, now: float) -> int:
+        """How many new numbers to dial at ``now`` (≥ 0)."""
+        ...
+
+    def observe(self, observation: Observation) -> None:
+        """Learn from a finished dial, conversation or wrap-up."""
+        ...
+
+
+def inbound_claim(snapshot: PacingSnapshot, horizon: float = 0.0) -> float:
+    """Agents that inbound work takes first: waiting inbound calls plus arrivals within ``horizon``."""
+    return snapshot.inbound_waiting + snapshot.inbound_rate * horizon
+
+
+def progressive_lines(snapshot: PacingSnapshot) -> int:
+    """One line per free agent, minus the calls in flight and the inbound work waiting."""
+    claimed = len(snapshot.ringing) + snapshot.waiting + snapshot.inbound_waiting
+    return max(0, snapshot.agents_free - claimed)
+
+
+class Progressive:
+    """One call per free agent: an answered call always finds its agent (bar blended inbound)."""
+
+    name = "progressive"
+
+    def lines_to_dial(self, snapshot: PacingSnapshot, now: float) -> int:
+        return progressive_lines(snapshot)
+
+    def observe(self, observation: Observation) -> None:
+        pass
+
+
+class FixedRatio:
+    """``ratio`` lines per free agent (a fixed dial level on ready agents)."""
+
+    def __init__(self, ratio: float = 2.0) -> None:
+        if ratio < 1.0:
+            raise ValueError("a dial ratio below 1 leaves free agents without calls")
+        self.ratio = ratio
+        self.name = f"ratio({ratio:g})"
+
+    def lines_to_dial(self, snapshot: PacingSnapshot, now: float) -> int:
+        free = max(0.0, snapshot.agents_free - snapshot.inbound_waiting)
+        goal = math.floor(self.ratio * free + 1e-9)
+        return max(0, goal - len(snapshot.ringing) - snapshot.waiting)
+
+    def observe(self, observation: Observation) -> None:
+        pass
+
+
+# --- the VICIdial-style baseline ------------------------------------------------------------------
+
+
+class AdaptMode(Enum):
+    HARD_LIMIT = "adapt_hard_limit"
+    """Over the drop target: back to 1:1 (dial level 1.0) until the rate comes down."""
+    TAPERED = "adapt_tapered"
+    """The drop target is looser early in the shift and tightens to the limit; over it: halve."""
+
+
+class VicidialStyle:
+    """An adaptive dial level in the manner VICIdial describes its ADAPT_* dial methods.
+
+    Every ``update_every`` seconds the level moves by ``intensity × (mean ready agents − mean
+    waiting calls) / active agents`` over the samples since the last update, and is clamped to
+    ``[min_level, max_level]``. The dialer keeps ``level × active agents`` lines, counting calls
+    ringing, waiting and talking (VICIdial's default tally counts ready and in-call agents).
+    The drop rate is the shift's abandoned over live calls; above the (tapered) limit the level
+    is reset to the minimum (hard limit) or halved (tapered).
+    """
+
+    def __init__(
+        self,
+        *,
+        mode: AdaptMode = AdaptMode.HARD_LIMIT,
+        drop_limit: float = 0.03,
+        shift_seconds: float = 8 * 3600.0,
+        update_every: float = 15.0,
+        intensity: float = 1.0,
+        min_level: float = 1.0,
+        max_level: float = 3.0,
+        start_level: float = 1.0,
+    ) -> None:
+        self.mode = mode
+        self.drop_limit = drop_limit
+        self.shift_seconds = shift_seconds
+        self.update_every = update_every
+        self.intensity = intensity
+        self.min_level = min_level
+        self.max_level = max_level
+        self.level = start_level
+        self.name = "vicidial" if mode is AdaptMode.HARD_LIMIT else "vicidial_tapered"
+        self._last_update: float | None = None
+        self._ready_sum = 0.0
+        self._waiting_sum = 0.0
+        self._samples = 0
+
+    def allowed_drop_rate(self, shift_elapsed: float) -> float:
+        """The drop target now: ADAPT_TAPERED allows up to twice the limit at the start of the
+        shift, tapering linearly to the limit at mid-shift; the hard limit is flat."""
+        if self.mode is AdaptMode.HARD_LIMIT:
+            return self.drop_limit
+        half = self.shift_seconds / 2
+        return self.drop_limit * (1.0 + max(0.0, 1.0 - shift_elapsed / half))
+
+    def _update(self, snapshot: PacingSnapshot, now: float) -> None:
+        active = max(1, snapshot.agents_free + snapshot.talking)
+        if self._samples:
+            diff = (self._ready_sum - self._waiting_sum) / self._samples
+            self.level += self.intensity * diff / active
+        self.level = min(self.max_level, max(self.min_level, self.level))
+        live = snapshot.shift_live
+        drop = snapshot.shift_abandoned / live if live else 0.0
+        if drop > self.allowed_drop_rate(snapshot.shift_elapsed):
+            if self.mode is AdaptMode.HARD_LIMIT:
+                self.level = self.min_level
+            else:
+                self.level = max(self.min_level, self.level / 2)
+        self._ready_sum = self._waiting_sum = 0.0
+        self._samples = 0
+        self._last_update = now
+
+    def lines_to_dial(self, snapshot: PacingSnapshot, now: float) -> int:
+        self._ready_sum += snapshot.agents_free
+        self._waiting_sum += snapshot.waiting
+        self._samples += 1
+        if self._last_update is None:
+            self._last_update = now
+        elif now - self._last_update >= self.update_every:
+            self._update(snapshot, now)
+        free = max(0, snapshot.agents_free - snapshot.inbound_waiting)
+        talking = snapshot.talking
+        goal = math.floor(self.level * (free + talking) + 1e-9)
+        in_progress = len(snapshot.ringing) + snapshot.waiting + talking
+        return max(0, goal - in_progress)
+
+    def observe(self, observation: Observation) -> None:
+        pass
+
+
+# --- estimators -----------------------------------------------------------------------------------
+
+
+def _norm_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+class LogNormalEstimate:
+    """A duration's distribution as a log-normal, its log-mean and log-variance exponentially
+    weighted (``weight`` per observation), starting from a prior mean and coefficient of variation.
+
+    Talk times are skewed and their remaining time depends on how long a call has lasted, which
+    an exponential would ignore; the log-normal keeps that with two numbers.
+    """
+
+    def __init__(self, mean: float, cv: float, *, weight: float = 0.02, min_sigma: float = 0.05) -> None:
+        var = math.log1p(cv * cv)
+        self.mu = math.log(mean) - var / 2
+        self.var = var
+        self.weight = weight
+        self.min_sigma = min_sigma
+
+    def observe(self, seconds: float) -> None:
+        x = math.log(max(seconds, 0.01))
+        w = self.weight
+        delta = x - self.mu
+        self.mu += w * delta
+        self.var = (1 - w) * (self.var + w * delta * delta)
+
+    @property
+    def sigma(self) -> float:
+        return max(self.min_sigma, math.sqrt(self.var))
+
+    @property
+    def mean(self) -> float:
+        s = self.sigma
+        return math.exp(self.mu + s * s / 2)
+
+    def cdf(self, t: float) -> float:
+        if t <= 0:
+            return 0.0
+        return _norm_cdf((math.log(t) - self.mu) / self.sigma)
+
+    def ends_within(self, elapsed: float, horizon: float) -> float:
+        """P(duration ≤ elapsed + horizon | duration > elapsed)."""
+        if horizon <= 0:
+            return 0.0
+        survived = 1.0 - self.cdf(elapsed)
+        if survived <= 1e-12:
+            return 1.0
+        return min(1.0, max(0.0, (self.cdf(elapsed + horizon) - self.cdf(elapsed)) / survived))
+
+
+class RingEstimate:
+    """The answer-time distribution and live-answer rate, from dials that stopped ringing.
+
+    One-second buckets up to ``max_ring``: ``at_risk[k]`` weighs the dials still ringing at second
+    ``k``, ``live[k]`` those answered by a person during second ``k``. Recent dials weigh more (each
+    new one by ``1 / decay`` times the previous). A prior of ``prior_weight`` dials with live-answer
+    rate ``prior_live`` and answers spread evenly over ``prior_answer_by`` seconds starts it off.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_ring: float = 30.0,
+        prior_live: float = 0.2,
+        prior_answer_by: float = 20.0,
+        prior_weight: float = 50.0,
+        decay: float = 0.998,
+    ) -> None:
+        self.buckets = math.ceil(max_ring) + 1
+        self.live = [0.0] * self.buckets
+        self._w = 1.0
+        self._growth = 1.0 / decay
+        spread = max(1, min(self.buckets - 1, int(prior_answer_by)))
+        for k in range(spread):
+            self.live[k] = prior_weight * prior_live / spread
+        # Prior dials nobody answers ring to the last bucket (a ring time-out).
+        self.at_risk = []
+        answered = 0.0
+        for k in range(self.buckets):
+            self.at_risk.append(prior_weight - answered)
+            answered += self.live[k]
+        # Tables of answer_within by horizon (whole seconds); rebuilt after `refresh` new dials, as
+        # a few dials barely move the estimate and the dialer asks many times a second.
+        self._tables: dict[int, list[float]] = {}
+        self._censored: list[int] | None = None
+        self.observed = 0
+        self._since = 0
+        self.refresh = 25
+
+    def observe(self, ring_seconds: float, live: bool) -> None:
+        k = min(self.buckets - 1, max(0, int(ring_seconds)))
+        w = self._w
+        at_risk = self.at_risk
+        for i in range(k + 1):
+            at_risk[i] += w
+        if live:
+            self.live[k] += w
+        self._w *= self._growth
+        if self._w > 1e6:  # rescale so the weights stay finite
+            scale = 1.0 / self._w
+            self.at_risk = [x * scale for x in self.at_risk]
+            self.live = [x * scale for x in self.live]
+            self._w = 1.0
+        self.observed += 1
+        self._since += 1
+        if self._since >= self.refresh:
+            self._tables.clear()
+            self._since = 0
+
+    @property
+    def live_rate(self) -> float:
+        return sum(self.live) / self.at_risk[0] if self.at_risk[0] > 0 else 0.0
+
+    @property
+    def mean_answer_seconds(self) -> float:
+        total = sum(self.live)
+        if total <= 0:
+            return 0.0
+        return sum((k + 0.5) * x for k, x in enumerate(self.live)) / total
+
+    def census(self, ringing: Sequence[float]) -> None:
+        """Count the calls still ringing as at risk up to their elapsed second (censored).
+
+        Without them the estimate would see only the dials that already ended — early in a shift
+        the quick ones (busy, failed, fast answers) — and overstate early answers.
+        """
+        counts = [0] * self.buckets
+        top = self.buckets - 1
+        for e in ringing:
+            counts[min(top, max(0, int(e)))] += 1
+        self._censored = counts
+        self._tables.clear()
+
+    def answer_within(self, elapsed: float, horizon: float) -> float:
+        """P(a person answers within ``horizon`` | the call has rung ``elapsed`` s unanswered)."""
+        steps = max(1, round(horizon))
+        table = self._tables.get(steps)
+        if table is None:
+            table = self._tables[steps] = self._build(steps)
+        k = int(elapsed)
+        return table[k] if k < len(table) else 0.0
+
+    def _build(self, steps: int) -> list[float]:
+        """Product-limit (Kaplan–Meier) hazards per second, censored calls included."""
+        n = self.buckets
+        at_risk = list(self.at_risk)
+        censored = self._censored
+        if censored is not None:
+            # A call ringing for k seconds was at risk in buckets 0..k-1 (and is in bucket k now).
+            w, running = self._w, 0.0
+            for k in range(n - 1, -1, -1):
+                running += censored[k]
+                at_risk[k] += w * running
+        ended = [self.at_risk[k] - (self.at_risk[k + 1] if k + 1 < n else 0.0) for k in range(n)]
+        hazard_all = [min(1.0, ended[k] / at_risk[k]) if at_risk[k] > 1e-12 else 1.0 for k in range(n)]
+        hazard_live = [min(1.0, self.live[k] / at_risk[k]) if at_risk[k] > 1e-12 else 0.0 for k in range(n)]
+        table = []
+        for e in range(n):
+            survive, total = 1.0, 0.0
+            for j in range(e, min(n, e + steps)):
+                total += survive * hazard_live[j]
+                survive *= 1.0 - hazard_all[j]
+                if survive <= 1e-9:
+                    break
+            table.append(min(1.0, total))
+        return table
+
+
+# --- the expected-abandons model -----------------------------------------------------------------
+
+
+def poisson_binomial(probabilities: Sequence[float]) -> list[float]:
+    """The exact distribution of a sum of independent Bernoulli variables (index = count)."""
+    pmf = [1.0]
+    for p in probabilities:
+        nxt = [0.0] * (len(pmf) + 1)
+        q = 1.0 - p
+        for k, mass in enumerate(pmf):
+            nxt[k] += mass * q
+            nxt[k + 1] += mass * p
+        pmf = nxt
+    return pmf
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """Demand minus supply over the horizon, before any new line: ``Y = D₀ − S`` as a pmf.
+
+    ``pmf[i]`` is P(Y = offset + i). ``expected_demand`` is E[D₀], the live answers expected from
+    calls already in flight (and those waiting).
+    """
+
+    offset: int
+    pmf: tuple[float, ...]
+    expected_demand: float
+
+    def excess(self, extra: int) -> float:
+        """E[(Y + extra)⁺]: expected live answers with no agent when ``extra`` more arrive."""
+        total = 0.0
+        for i, mass in enumerate(self.pmf):
+            y = self.offset + i + extra
+            if y > 0:
+                total += mass * y
+        return total
+
+
+EXACT_TERMS = 24
+"""Up to this many uncertain agents and calls the balance is exact; beyond, a discretised normal."""
+
+
+def balance(
+    certain_demand: int,
+    demand_probabilities: Sequence[float],
+    certain_supply: float,
+    supply_probabilities: Sequence[float],
+) -> Balance:
+    """The distribution of live answers minus available agents over the horizon.
+
+    Supply is ``certain_supply`` (agents free now, less what inbound takes; may be fractional)
+    plus one Bernoulli per busy agent; demand is ``certain_demand`` plus one Bernoulli per call in
+    flight. Exact (Poisson-binomial convolution) for few terms, a normal approximation (with
+    continuity correction) for many — by then the sum is close to normal and the exact
+    convolution would cost O(n²) every second.
+    """
+    dp = [p for p in demand_probabilities if p > 1e-9]
+    sp = [p for p in supply_probabilities if p > 1e-9]
+    expected_demand = certain_demand + sum(dp)
+    base = certain_demand - certain_supply
+    if len(dp) + len(sp) <= EXACT_TERMS:
+        d = poisson_binomial(dp)
+        s = poisson_binomial(sp)
+        # Y = base + D - S; a fractional base is split between its two neighbouring integers.
+        lo = math.floor(base)
+        frac = base - lo
+        offset = lo - (len(s) - 1)
+        pmf = [0.0] * (len(d) + len(s) + 1)
+        for i, pd in enumerate(d):
+            if pd == 0.0:
+                continue
+            for j, ps in enumerate(s):
+                mass = pd * ps
+                # value = lo + i - j  → index i - j + (len(s) - 1)
+                idx = i - j + len(s) - 1
+                pmf[idx] += mass * (1.0 - frac)
+                pmf[idx + 1] += mass * frac
+        return Balance(offset, tuple(pmf), expected_demand)
+    mean = base + sum(dp) - sum(sp)
+    var = sum(p * (1 - p) for p in dp) + sum(p * (1 - p) for p in sp)
+    sd = math.sqrt(max(var, 1e-9))
+    lo = math.floor(mean - 6 * sd)
+    hi = math.ceil(mean + 6 * sd)
+    pmf_list = []
+    for y in range(lo, hi + 1):
+        pmf_list.append(_norm_cdf((y + 0.5 - mean) / sd) - _norm_cdf((y - 0.5 - mean) / sd))
+    return Balance(lo, tuple(pmf_list), expected_demand)
+
+
+def binomial_pmf(n: int, p: float) -> list[float]:
+    """P(k successes of n), k = 0..n, by the stable recurrence (no factorials)."""
+    if n == 0 or p <= 0.0:
+        return [1.0] + [0.0] * n
+    if p >= 1.0:
+        return [0.0] * n + [1.0]
+    out = [0.0] * (n + 1)
+    # Start at the mode and walk both ways, then normalise: no underflow of (1-p)^n for large n.
+    mode = min(n, int((n + 1) * p))
+    out[mode] = 1.0
+    ratio = p / (1 - p)
+    for k in range(mode, n):
+        out[k + 1] = out[k] * (n - k) / (k + 1) * ratio
+        if out[k + 1] < 1e-300:
+            break
+    for k in range(mode, 0, -1):
+        out[k - 1] = out[k] * k / ((n - k + 1) * ratio)
+        if out[k - 1] < 1e-300:
+            break
+    total = sum(out)
+    return [x / total for x in out]
+
+
+def expected_abandons(bal: Balance, lines: int, answer_probability: float) -> float:
+    """E[(Y + B)⁺] with ``B ~ Binomial(lines, answer_probability)``: live answers in the horizon
+    that find no agent, if ``lines`` more numbers are dialled now."""
+    if lines == 0:
+        return bal.excess(0)
+    total = 0.0
+    for k, mass in enumerate(binomial_pmf(lines, answer_probability)):
+        if mass > 1e-12:
+            total += mass * bal.excess(k)
+    return total
+
+
+def most_lines_within(bal: Balance, answer_probability: float, allowed_rate: float, cap: int) -> int:
+    """The largest line count ``n ≤ cap`` whose expected abandons are at most ``allowed_rate`` of
+    the expected live answers in the horizon; 0 if even no new line keeps that.
+
+    ``E[(Y + B_n)⁺] − r·(E[D₀] + n·p)`` is convex in ``n``, so the feasible counts form an interval
+    from 0: a doubling search brackets its end and a bisection finds it.
+    """
+
+    def ok(n: int) -> bool:
+        lives = bal.expected_demand + n * answer_probability
+        return expected_abandons(bal, n, answer_probability) <= allowed_rate * lives + 1e-12
+
+    if cap <= 0 or answer_probability <= 0 or not ok(0):
+        return 0
+    good, step = 0, 1
+    while True:
+        probe = min(cap, good + step)
+        if not ok(probe):
+            bad = probe
+            break
+        good = probe
+        if good == cap:
+            return cap
+        step *= 2
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if ok(mid):
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
+def variance_aware_rate(cap: float, window_lives: float, z: float) -> float:
+    """The expected abandon rate r whose Poisson count over a window of ``window_lives`` live
+    calls stays ``z`` standard deviations under the cap: r·L + z·√(r·L) = cap·L.
+
+    A campaign of 50 live calls an hour may abandon one call an hour, one of 1,000 about 25; the
+    same average rate would breach the small campaign's window far more often.
+    """
+    if window_lives <= 0:
+        return 0.0
+    allowed = cap * window_lives
+    root = (math.sqrt(z * z + 4 * allowed) - z) / 2
+    return root * root / window_lives
+
+
+@dataclass
+class PredictiveSettings:
+    """Tuning of :class:`Predictive`; the defaults are those the benchmark uses."""
+
+    max_rate: float = 0.03
+    """The regulator's cap on abandoned / live calls."""
+    target_rate: float = 0.025
+    """What the policy aims for (the cap less a safety margin)."""
+    window_seconds: float = 3600.0
+    """The evaluation window the measured rate is kept over."""
+    z: float = 4.0
+    """Standard deviations of window noise kept under the cap (see :func:`variance_aware_rate`)."""
+    kp: float = 0.5
+    ki: float = 1.0
+    """PI gains on (target − measured window rate); ``ki`` per window length."""
+    min_margin: float = 1.0
+    """Abandons still affordable in the window below which the policy dials progressively (at
+    the start of a shift: until the window holds enough live calls to afford one abandon)."""
+    warmup_dials: int = 200
+    """Dials that must have ended before the model is trusted; progressive until then (the ring
+    estimate starts from a prior and the first dials to end are the short ones)."""
+    max_step_per_agent: float = 0.5
+    """At most this many new lines per logged-in agent in one decision: a bad estimate cannot
+    launch a flood at once."""
+    census_every: float = 2.0
+    """Seconds between updates of the ringing calls counted (censored) in the ring estimate."""
+    horizon_factor: float = 1.0
+    """Horizon = this × the mean answer time of live calls (plus the 2 s connect allowance)."""
+    checkpoints: tuple[float, ...] = (0.5, 1.0, 1.5, 3.0)
+    """Fractions of the horizon at which answers by then are balanced against agents free by then
+    (+2 s); the line count is the smallest the checkpoints allow. One aggregate horizon would let
+    an agent who frees late in it 'serve' a call answered early — an abandon in reality."""
+    connect_within: float = 2.0
+    max_lines_per_agent: float = 6.0
+    talk_prior: float = 180.0
+    wrap_prior: float = 15.0
+    live_prior: float = 0.2
+
+
+class Predictive:
+    """The model-based predictive policy (see the module docstring and ``docs/dialer.md``)."""
+
+    name = "predictive"
+
+    def __init__(self, settings: PredictiveSettings | None = None) -> None:
+        self.settings = s = settings or PredictiveSettings()
+        self.talk = LogNormalEstimate(s.talk_prior, 1.0)
+        self.wrap = LogNormalEstimate(s.wrap_prior, 0.2)
+        self.ring = RingEstimate(prior_live=s.live_prior)
+        self.integral = 0.0
+        self._last: float | None = None
+        self._census_at: float | None = None
+        self.last_allowed_rate = 0.0
+        self.fallbacks = 0
+
+    def observe(self, observation: Observation) -> None:
+        if isinstance(observation, DialResult):
+            self.ring.observe(observation.ring_seconds, observation.live)
+        elif isinstance(observation, TalkEnded):
+            self.talk.observe(observation.seconds)
+        else:
+            self.wrap.observe(observation.seconds)
+
+    @property
+    def horizon(self) -> float:
+        answer = self.ring.mean_answer_seconds or 8.0
+        return max(1.0, self.settings.horizon_factor * answer)
+
+    def supply_probabilities(self, busy: Sequence[BusyAgent], within: float) -> list[float]:
+        """P(each busy agent is free within ``within`` seconds), from elapsed and estimated times."""
+        wrap_mean = self.wrap.mean
+        out = []
+        for agent in busy:
+            if agent.phase is Phase.WRAP:
+                out.append(self.wrap.ends_within(agent.elapsed, within))
+            else:
+                out.append(self.talk.ends_within(agent.elapsed, within - wrap_mean))
+        return out
+
+    def margin(self, snapshot: PacingSnapshot) -> float:
+        """Abandons the window can still afford at the target rate."""
+        return self.settings.target_rate * snapshot.window_live - snapshot.window_abandoned
+
+    def allowed_rate(self, snapshot: PacingSnapshot, now: float) -> float:
+        """The abandon rate allowed for this decision: target (variance-aware) + PI correction."""
+        s = self.settings
+        dt = 0.0 if self._last is None else max(0.0, now - self._last)
+        self._last = now
+        seen = max(snapshot.window_elapsed, 60.0)
+        expected_window_lives = snapshot.window_live * s.window_seconds / seen
+        target = min(s.target_rate, variance_aware_rate(s.max_rate, expected_window_lives, s.z))
+        measured = snapshot.window_abandoned / snapshot.window_live if snapshot.window_live else 0.0
+        error = target - measured
+        self.integral += error * dt / s.window_seconds
+        # Anti-windup: the integral may neither push above the cap nor silence the dialler forever.
+        self.integral = max(-s.max_rate, min(s.max_rate - target, self.integral))
+        rate = target + s.kp * error + s.ki * self.integral
+        return max(0.0, min(s.max_rate, rate))
+
+    def lines_to_dial(self, snapshot: PacingSnapshot, now: float) -> int:
+        s = self.settings
+        # The progressive floor too leaves room for the inbound calls expected within the horizon.
+        inbound_soon = round(snapshot.inbound_rate * (self.horizon + s.connect_within))
+        progressive = max(0, progressive_lines(snapshot) - inbound_soon)
+        allowed = self.allowed_rate(snapshot, now)
+        self.last_allowed_rate = allowed
+        warm = self.ring.observed >= s.warmup_dials
+        if not warm or self.margin(snapshot) < s.min_margin or allowed <= 0.0:
+            self.fallbacks += 1
+            return progressive
+        agents = snapshot.agents_logged_in
+        cap = min(
+            int(s.max_lines_per_agent * agents) - len(snapshot.ringing),
+            max(1, int(s.max_step_per_agent * agents)),
+        )
+        ring = self.ring
+        if self._census_at is None or now - self._census_at >= s.census_every:
+            ring.census(snapshot.ringing)
+            self._census_at = now
+        lines = cap
+        for fraction in s.checkpoints:
+            horizon = max(1.0, fraction * self.horizon)
+            within = horizon + s.connect_within
+            supply = self.supply_probabilities(snapshot.busy, within)
+            certain_supply = snapshot.agents_free - inbound_claim(snapshot, within)
+            demand = [ring.answer_within(e, horizon) for e in snapshot.ringing]
+            bal = balance(snapshot.waiting, demand, certain_supply, supply)
+            lines = most_lines_within(bal, ring.answer_within(0.0, horizon), allowed, lines)
+            if lines <= 0:
+                break
+        return max(progressive, lines)
+
+
+__all__ = [
+    "AdaptMode",
+    "Balance",
+    "BusyAgent",
+    "DialResult",
+    "FixedRatio",
+    "LogNormalEstimate",
+    "Observation",
+    "PacingPolicy",
+    "PacingSnapshot",
+    "Phase",
+    "Predictive",
+    "PredictiveSettings",
+    "Progressive",
+    "RingEstimate",
+    "TalkEnded",
+    "VicidialStyle",
+    "WrapEnded",
+    "balance",
+    "binomial_pmf",
+    "expected_abandons",
+    "inbound_claim",
+    "most_lines_within",
+    "poisson_binomial",
+    "progressive_lines",
+    "variance_aware_rate",
+]

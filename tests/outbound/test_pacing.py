@@ -1,0 +1,205 @@
+"""Pacing policies: the interface, the expected-abandon model on hand-checkable cases, fallbacks."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from centrale.outbound.pacing import (
+    AdaptMode,
+    BusyAgent,
+    DialResult,
+    FixedRatio,
+    PacingSnapshot,
+    Phase,
+    Predictive,
+    PredictiveSettings,
+    Progressive,
+    VicidialStyle,
+    balance,
+    binomial_pmf,
+    expected_abandons,
+    most_lines_within,
+    poisson_binomial,
+    variance_aware_rate,
+)
+
+
+@given(
+    free=st.integers(0, 50),
+    ringing=st.lists(st.floats(0, 25), max_size=60),
+    waiting=st.integers(0, 5),
+    inbound=st.integers(0, 5),
+)
+def test_progressive_never_rings_more_calls_than_free_agents(
+    free: int, ringing: list[float], waiting: int, inbound: int
+) -> None:
+    snap = PacingSnapshot(agents_free=free, ringing=ringing, waiting=waiting, inbound_waiting=inbound)
+    lines = Progressive().lines_to_dial(snap, 0.0)
+    assert lines >= 0
+    if len(ringing) + waiting <= free:
+        assert len(ringing) + waiting + lines <= free
+    else:
+        assert lines == 0
+
+
+def test_fixed_ratio_dials_two_lines_per_free_agent() -> None:
+    assert FixedRatio(2.0).lines_to_dial(PacingSnapshot(agents_free=3, ringing=[1.0]), 0.0) == 5
+
+
+def test_poisson_binomial_and_binomial_by_hand() -> None:
+    assert poisson_binomial([0.5, 0.5]) == pytest.approx([0.25, 0.5, 0.25])
+    assert poisson_binomial([1.0, 0.2]) == pytest.approx([0.0, 0.8, 0.2])
+    assert binomial_pmf(3, 0.5) == pytest.approx([1 / 8, 3 / 8, 3 / 8, 1 / 8])
+    assert sum(binomial_pmf(400, 0.3)) == pytest.approx(1.0)
+
+
+def test_expected_abandons_by_hand() -> None:
+    # One free agent, nothing ringing: two new lines each answered with p = 0.5.
+    # Live answers 0, 1, 2 with 1/4, 1/2, 1/4; only two answers leave one caller without agent.
+    bal = balance(0, [], 1.0, [])
+    assert expected_abandons(bal, 2, 0.5) == pytest.approx(0.25)
+    # A busy agent free within the horizon with probability 0.5 as well: supply 1 + Bern(0.5).
+    bal = balance(0, [], 1.0, [0.5])
+    # Excess = (B - S)+ with B ~ Bin(2, .5): B = 2 & S = 1 → 1, probability 1/4 · 1/2.
+    assert expected_abandons(bal, 2, 0.5) == pytest.approx(0.125)
+    # An answered call waiting and no agent at all: it is abandoned for sure.
+    assert expected_abandons(balance(1, [], 0.0, []), 0, 0.5) == pytest.approx(1.0)
+    # A fractional supply (free agents less expected inbound arrivals) interpolates.
+    assert expected_abandons(balance(0, [], 0.5, []), 1, 1.0) == pytest.approx(0.5)
+
+
+def test_normal_approximation_close_to_exact() -> None:
+    demand = [0.3] * 30
+    supply = [0.2] * 30
+    exact = poisson_binomial(demand)
+    assert len(exact) == 31
+    approx = balance(0, demand, 10.0, supply)
+    assert approx.expected_demand == pytest.approx(9.0)
+    # E[(D - S)+] with D ~ 9 ± 2.5, S ~ 16 ± 2.2: small; both ways agree to a few hundredths.
+    assert expected_abandons(approx, 0, 0.3) == pytest.approx(0.06, abs=0.05)
+
+
+def test_most_lines_within_picks_the_largest_feasible_count() -> None:
+    bal = balance(0, [], 10.0, [])
+    allowed = 0.02
+    n = most_lines_within(bal, 0.2, allowed, 500)
+    assert n > 0
+    ok = expected_abandons(bal, n, 0.2) <= allowed * n * 0.2
+    too_many = expected_abandons(bal, n + 1, 0.2) > allowed * (n + 1) * 0.2
+    assert ok and too_many
+    assert most_lines_within(bal, 0.2, allowed, 3) == 3
+
+
+def test_variance_aware_rate() -> None:
+    # r·L + z·√(r·L) = cap·L
+    for lives in (50.0, 200.0, 1000.0):
+        r = variance_aware_rate(0.03, lives, 3.0)
+        assert r * lives + 3.0 * math.sqrt(r * lives) == pytest.approx(0.03 * lives)
+    assert variance_aware_rate(0.03, 50, 3) < variance_aware_rate(0.03, 1000, 3) < 0.03
+
+
+def _warm(policy: Predictive, dials: int = 400, live_every: int = 4) -> None:
+    for i in range(dials):
+        policy.observe(DialResult(8.0 if i % live_every == 0 else 25.0, i % live_every == 0))
+
+
+def test_predictive_falls_back_to_progressive_when_the_margin_is_spent() -> None:
+    policy = Predictive()
+    _warm(policy)
+    busy = [BusyAgent(Phase.WRAP, 10.0)] * 10
+    healthy = PacingSnapshot(
+        agents_free=2, busy=busy, window_live=400, window_abandoned=2, window_elapsed=3600.0
+    )
+    spent = PacingSnapshot(
+        agents_free=2, busy=busy, window_live=400, window_abandoned=10, window_elapsed=3600.0
+    )
+    assert policy.lines_to_dial(healthy, 1.0) > 2  # dials ahead for the agents finishing wrap-up
+    before = policy.fallbacks
+    assert policy.lines_to_dial(spent, 2.0) == 2  # 2.5 % of 400 = 10 abandons: margin spent
+    assert policy.fallbacks == before + 1
+
+
+def test_predictive_is_progressive_until_warm() -> None:
+    policy = Predictive()
+    snap = PacingSnapshot(agents_free=5, busy=[BusyAgent(Phase.WRAP, 14.0)] * 5, window_live=500)
+    assert policy.lines_to_dial(snap, 0.0) == 5
+
+
+def test_blended_inbound_waiting_calls_reduce_the_lines() -> None:
+    base = dict(
+        agents_free=2,
+        busy=[BusyAgent(Phase.TALK, 60.0)] * 60 + [BusyAgent(Phase.WRAP, 10.0)] * 6,
+        window_live=400,
+        window_abandoned=1,
+        window_elapsed=3600.0,
+    )
+    policy = Predictive()
+    _warm(policy)
+    alone = policy.lines_to_dial(PacingSnapshot(**base), 1.0)  # type: ignore[arg-type]
+    policy = Predictive()
+    _warm(policy)
+    blended = policy.lines_to_dial(PacingSnapshot(**base, inbound_waiting=3), 1.0)  # type: ignore[arg-type]
+    assert blended < alone
+    assert Progressive().lines_to_dial(PacingSnapshot(agents_free=6, inbound_waiting=3), 0.0) == 3
+    policy = Predictive()
+    _warm(policy)
+    arriving = policy.lines_to_dial(PacingSnapshot(**base, inbound_rate=0.2), 1.0)  # type: ignore[arg-type]
+    assert arriving < alone
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    free=st.integers(0, 20),
+    busy=st.lists(st.tuples(st.booleans(), st.floats(0, 600)), max_size=30),
+    ringing=st.lists(st.floats(0, 24), max_size=40),
+    live=st.integers(0, 2000),
+    abandoned=st.integers(0, 60),
+)
+def test_predictive_answers_are_sane(
+    free: int, busy: list[tuple[bool, float]], ringing: list[float], live: int, abandoned: int
+) -> None:
+    policy = Predictive()
+    _warm(policy)
+    snap = PacingSnapshot(
+        agents_free=free,
+        busy=[BusyAgent(Phase.TALK if t else Phase.WRAP, e) for t, e in busy],
+        ringing=ringing,
+        window_live=live,
+        window_abandoned=min(abandoned, live),
+        window_elapsed=3600.0,
+    )
+    lines = policy.lines_to_dial(snap, 1.0)
+    agents = free + len(busy)
+    assert 0 <= lines <= max(Progressive().lines_to_dial(snap, 0.0), int(0.5 * agents), 1)
+
+
+def test_vicidial_level_rises_with_idle_agents_and_resets_on_drops() -> None:
+    policy = VicidialStyle()
+    idle = PacingSnapshot(agents_free=5, busy=[BusyAgent(Phase.TALK, 10.0)] * 5)
+    for t in range(0, 31):
+        policy.lines_to_dial(idle, float(t))
+    assert policy.level > 1.0
+    dropping = PacingSnapshot(agents_free=5, shift_live=100, shift_abandoned=5, shift_elapsed=3600.0)
+    for t in range(31, 61):
+        policy.lines_to_dial(dropping, float(t))
+    assert policy.level == 1.0
+
+
+def test_vicidial_tapered_allows_more_early_and_halves() -> None:
+    policy = VicidialStyle(mode=AdaptMode.TAPERED, shift_seconds=8 * 3600.0)
+    assert policy.allowed_drop_rate(0.0) == pytest.approx(0.06)
+    assert policy.allowed_drop_rate(4 * 3600.0) == pytest.approx(0.03)
+    policy.level = 2.8
+    policy.lines_to_dial(PacingSnapshot(agents_free=1), 0.0)
+    over = PacingSnapshot(agents_free=1, shift_live=100, shift_abandoned=5, shift_elapsed=6 * 3600.0)
+    policy.lines_to_dial(over, 15.0)
+    assert 1.0 <= policy.level <= 1.5
+
+
+def test_predictive_settings_defaults_keep_a_margin() -> None:
+    s = PredictiveSettings()
+    assert s.target_rate < s.max_rate
