@@ -17,7 +17,7 @@ from centrale.core.events import (
     OfferAccepted,
 )
 from centrale.core.interaction import Interaction, InteractionState
-from centrale.core.routing import Target
+from centrale.core.routing import Pool, Target
 
 from .conftest import Sim, agent, config, of_type, queue
 
@@ -263,12 +263,16 @@ def mk_ix(id: str, seq: int) -> Interaction:
     )
 
 
+def mk_pool(selection: AgentSelection = AgentSelection.LONGEST_IDLE) -> Pool:
+    return Pool(("k",), "voice", lambda a: True, lambda a: 0, selection)
+
+
 def mk_target(selection: AgentSelection = AgentSelection.LONGEST_IDLE) -> Target:
-    return Target(("k",), "q", "voice", lambda a: True, lambda a: 0, selection, 20.0)
+    return Target(("k",), "q", mk_pool(selection), 20.0)
 
 
-def test_target_pops_the_best_agent_and_skips_stale_entries() -> None:
-    t = mk_target()
+def test_pool_pops_the_best_agent_and_skips_stale_entries() -> None:
+    t = mk_pool()
     a, b, c = mk_agent("a", 1, 30.0), mk_agent("b", 2, 10.0), mk_agent("c", 3, 20.0)
     for x in (a, b, c):
         t.push_agent(x, x.seq)
@@ -278,8 +282,8 @@ def test_target_pops_the_best_agent_and_skips_stale_entries() -> None:
     assert t.pop_agent() is None
 
 
-def test_target_ties_are_broken_by_agent_order() -> None:
-    t = mk_target()
+def test_pool_ties_are_broken_by_agent_order() -> None:
+    t = mk_pool()
     b, a = mk_agent("b", 2, 5.0), mk_agent("a", 1, 5.0)
     t.push_agent(b, b.seq)
     t.push_agent(a, a.seq)
@@ -301,8 +305,8 @@ def test_target_head_skips_interactions_that_left_the_line() -> None:
     assert t.head() is None
 
 
-def test_target_compacts_stale_agents() -> None:
-    t = mk_target()
+def test_pool_compacts_stale_agents() -> None:
+    t = mk_pool()
     a = mk_agent("a", 1, 0.0)
     t.members.append(a)
     for _ in range(200):

@@ -115,11 +115,11 @@ def test_predictive_falls_back_to_progressive_when_the_margin_is_spent() -> None
         agents_free=2, busy=busy, window_live=400, window_abandoned=2, window_elapsed=3600.0
     )
     spent = PacingSnapshot(
-        agents_free=2, busy=busy, window_live=400, window_abandoned=10, window_elapsed=3600.0
+        agents_free=2, busy=busy, window_live=400, window_abandoned=12, window_elapsed=3600.0
     )
     assert policy.lines_to_dial(healthy, 1.0) > 2  # dials ahead for the agents finishing wrap-up
     before = policy.fallbacks
-    assert policy.lines_to_dial(spent, 2.0) == 2  # 2.5 % of 400 = 10 abandons: margin spent
+    assert policy.lines_to_dial(spent, 2.0) == 2  # 3 % of 400 = 12 abandons: margin spent
     assert policy.fallbacks == before + 1
 
 
@@ -203,3 +203,53 @@ def test_vicidial_tapered_allows_more_early_and_halves() -> None:
 def test_predictive_settings_defaults_keep_a_margin() -> None:
     s = PredictiveSettings()
     assert s.target_rate < s.max_rate
+
+
+def test_ring_estimate_learns_the_answer_time_distribution() -> None:
+    # Every fourth dial answered by a person after 8 s, the others ring out at 25 s.
+    policy = Predictive()
+    _warm(policy, dials=2000)
+    ring = policy.ring
+    assert ring.answer_by(0, 25) == pytest.approx(0.25, abs=0.02)
+    assert ring.answer_by(0, 8) == pytest.approx(0.0, abs=0.02)  # answers come in second 8
+    assert ring.answer_by(0, 9) == pytest.approx(0.25, abs=0.02)
+    assert ring.answer_by(9, 10) == pytest.approx(0.0, abs=0.01)  # past 8 s nobody answers
+    # Calls still ringing count as censored: a census of many young calls leaves it unbiased.
+    ring.census([3.5] * 300)
+    assert ring.answer_by(0, 25) == pytest.approx(0.25, abs=0.02)
+
+
+def test_predictive_dials_ahead_for_agents_finishing_wrap_up_and_not_for_certain_abandons() -> None:
+    policy = Predictive()
+    _warm(policy)
+    # Ten agents free in 1 s (wrap-up of 15 s, 14 s done): dial ahead (answers come after 8 s).
+    soon = PacingSnapshot(
+        agents_free=0, busy=[BusyAgent(Phase.WRAP, 14.0)] * 10, window_live=400, window_elapsed=3600.0
+    )
+    ahead = policy.lines_to_dial(soon, 1.0)
+    assert ahead > 0
+    # With two answered calls already waiting and nobody free soon, nothing is dialled.
+    jammed = PacingSnapshot(
+        agents_free=0,
+        busy=[BusyAgent(Phase.TALK, 5.0)] * 10,
+        waiting=2,
+        window_live=400,
+        window_elapsed=3600.0,
+    )
+    assert policy.lines_to_dial(jammed, 2.0) == 0
+
+
+def test_feedback_raises_z_when_the_window_runs_over_target() -> None:
+    policy = Predictive()
+    _warm(policy)
+    snap = PacingSnapshot(agents_free=2, window_live=1000, window_abandoned=29, window_elapsed=3600.0)
+    z0 = policy.z
+    for t in range(600):
+        policy.update_feedback(snap, float(t))
+    assert policy.z > z0
+    calm = PacingSnapshot(agents_free=2, window_live=1000, window_abandoned=0, window_elapsed=3600.0)
+    for t in range(600, 4000):
+        policy.update_feedback(calm, float(t))
+    assert policy.z < z0
+    s = policy.settings
+    assert s.z_min <= policy.z <= s.z_max

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from centrale import __version__
+from centrale.cli.campaign import campaign
 from centrale.cli.erlang import erlang
 from centrale.cli.lists import lists
 from centrale.cli.plan import plan
@@ -25,6 +26,7 @@ cli.add_command(simulate)
 cli.add_command(erlang)
 cli.add_command(plan)
 cli.add_command(lists)
+cli.add_command(campaign)
 
 
 def main() -> None:

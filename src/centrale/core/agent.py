@@ -145,7 +145,8 @@ class Agent:
     last_offer_seq: int = 0
     seq: int = 0  # creation order, the final tie-breaker in routing
     version: int = 0  # bumped whenever availability may change; stale routing entries are skipped
-    targets: dict[str, list[Any]] = field(default_factory=dict)  # channel → matching routing targets
+    pools: dict[str, list[Any]] = field(default_factory=dict)  # channel → matching routing pools
+    profile: tuple[Any, ...] = ()  # what requirements can see of the agent; equal profiles match alike
 
     def total_load(self) -> int:
         return len(self.offered) + len(self.connected) + len(self.wrapping)

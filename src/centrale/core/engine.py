@@ -21,6 +21,7 @@ event, no free agent is eligible for a waiting interaction of a channel it has r
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Final
@@ -47,6 +48,7 @@ from centrale.core.commands import (
 )
 from centrale.core.config import (
     AgentConfig,
+    AgentSelection,
     EngineConfig,
     EscalationAction,
     InteractionSelection,
@@ -81,7 +83,7 @@ from centrale.core.expressions import Expression
 from centrale.core.interaction import TRANSITIONS as IX_TRANSITIONS
 from centrale.core.interaction import Interaction, InteractionState, InteractionTrigger
 from centrale.core.interaction import next_state as ix_next
-from centrale.core.routing import Target
+from centrale.core.routing import Pool, Target
 from centrale.core.stats import (
     CALLBACK,
     CLOSED,
@@ -140,6 +142,11 @@ def _local_midnight_origin(timezone: str) -> float:
     return midnight - 86400 if midnight > 43200 else midnight
 
 
+def _profile(agent: Agent) -> tuple[Any, ...]:
+    """What a requirement can see of an agent besides its id: agents with equal profiles match alike."""
+    return (tuple(sorted(agent.skills.items())), agent.team, agent.site, agent.account)
+
+
 class _Queue:
     """A queue's configuration plus what the engine derives from it once."""
 
@@ -194,6 +201,8 @@ class Engine:
         self.agents: dict[str, Agent] = {}
         self.interactions: dict[str, Interaction] = {}  # open (not terminal) ones only
         self.targets: dict[tuple[Any, ...], Target] = {}
+        self.pools: dict[tuple[Any, ...], Pool] = {}
+        self._profiles: dict[tuple[Any, ...], list[Agent]] = {}  # profile → agents with it
         self.dispositions = {d.code: d for d in config.dispositions}
         self.stats = Stats(
             config.interval_seconds,
@@ -236,10 +245,12 @@ class Engine:
             self._add_agent(agent_config, 0.0)
 
     # === the one way in ==========================================================================
-    def handle(self, event: Event, now: float) -> list[Command]:
+    def handle(self, event: Event | object, now: float) -> list[Command]:
         """Apply one event at time `now`; return the commands that follow.
 
-        Raises :class:`DomainError` (and changes nothing) when the event is not allowed.
+        Raises :class:`DomainError` (and changes nothing) when the event is not allowed — also
+        for an object that is no event at all (hence the wide parameter type: the compiled
+        engine would otherwise refuse it with a TypeError before it could say why).
         """
         handler = self._handlers.get(type(event))
         if handler is None:
@@ -348,11 +359,13 @@ class Engine:
             state_since=now,
             idle_since=now,
         )
+        agent.profile = _profile(agent)
+        self._profiles.setdefault(agent.profile, []).append(agent)
         self.agents[agent.id] = agent
-        for target in self.targets.values():
-            if agent.capacity.get(target.channel, 0) > 0 and target.matches(agent):
-                target.members.append(agent)
-                agent.targets.setdefault(target.channel, []).append(target)
+        for pool in self.pools.values():
+            if agent.capacity.get(pool.channel, 0) > 0 and pool.matches(agent):
+                pool.members.append(agent)
+                agent.pools.setdefault(pool.channel, []).append(pool)
         return agent
 
     def _on_agent_added(self, ev: AgentAdded, now: float, out: list[Command]) -> None:
@@ -363,16 +376,19 @@ class Engine:
         for skill, level in ev.skills.items():
             if not 0 <= level <= 10:
                 raise DomainError(errors.INVALID_SKILL, f"proficiency of {skill} must be 0–10, got {level}")
+        self._profiles[agent.profile].remove(agent)
         agent.skills = dict(ev.skills)
-        for targets in agent.targets.values():
-            for t in targets:
-                t.members.remove(agent)
-        agent.targets = {}
-        for target in self.targets.values():
-            if agent.capacity.get(target.channel, 0) > 0 and target.matches(agent):
-                target.members.append(agent)
-                agent.targets.setdefault(target.channel, []).append(target)
-        agent.version += 1
+        agent.profile = _profile(agent)
+        self._profiles.setdefault(agent.profile, []).append(agent)
+        for pools in agent.pools.values():
+            for pool in pools:
+                pool.members.remove(agent)
+        agent.pools = {}
+        for pool in self.pools.values():
+            if agent.capacity.get(pool.channel, 0) > 0 and pool.matches(agent):
+                pool.members.append(agent)
+                agent.pools.setdefault(pool.channel, []).append(pool)
+        agent.version += 1  # entries in pools it no longer matches go stale
         self._agent_free(agent, now, out)
 
     def _set_state(
@@ -464,12 +480,14 @@ class Engine:
 
     # === routing =================================================================================
     def _target(self, q: _Queue, ix: Interaction) -> Target:
+        """The line an interaction waits in at its current step (created on first use)."""
+        qc = q.config
         if ix.personal_agent is not None:
-            key: tuple[Any, ...] = ("agent", ix.personal_agent, ix.channel, q.config.id)
+            key: tuple[Any, ...] = ("agent", ix.personal_agent, ix.channel, qc.id)
             target = self.targets.get(key)
             if target is None:
-                wanted = ix.personal_agent
-                target = self._new_target(key, q.config, ix.channel, lambda a: a.id == wanted, lambda a: 0)
+                pool = self._personal_pool(ix.personal_agent, ix.channel, qc.agent_selection)
+                target = self._new_target(key, qc, pool)
             return target
         step = q.step_key[min(ix.step, len(q.step_exprs) - 1)]
         if not q.step_bound[step]:
@@ -478,49 +496,83 @@ class Engine:
                 return static
         exprs = q.step_exprs[step]
         attrs = ix.attributes
-        key = (q.config.id, ix.channel, step, tuple(e.binding_key(attrs) for e in exprs))
+        binding = tuple(e.binding_key(attrs) for e in exprs)
+        key = (qc.id, ix.channel, step, binding)
         target = self.targets.get(key)
         if target is None:
-            bound = dict(attrs)
-            if len(exprs) == 1:
-                expr = exprs[0]
-
-                def matches(a: Agent) -> bool:
-                    return expr.matches(a, bound)
-
-                def score(a: Agent) -> int:
-                    return expr.score(a, bound)
-            else:
-
-                def matches(a: Agent) -> bool:
-                    return any(e.matches(a, bound) for e in exprs)
-
-                def score(a: Agent) -> int:
-                    return max(e.score(a, bound) for e in exprs)
-
-            target = self._new_target(key, q.config, ix.channel, matches, score)
+            pool_key = (ix.channel, qc.agent_selection, tuple(e.text for e in exprs), binding)
+            shared = self.pools.get(pool_key)
+            if shared is None:
+                shared = self._new_pool(pool_key, ix.channel, qc.agent_selection, exprs, dict(attrs))
+            target = self._new_target(key, qc, shared)
         if not q.step_bound[step]:
             q.step_target[step] = target
         return target
 
-    def _new_target(
+    def _new_target(self, key: tuple[Any, ...], qc: QueueConfig, pool: Pool) -> Target:
+        target = Target(key, qc.id, pool, qc.sl_threshold)
+        self.targets[key] = target
+        pool.targets.append(target)
+        return target
+
+    def _new_pool(
         self,
         key: tuple[Any, ...],
-        qc: QueueConfig,
         channel: str,
-        matches: Callable[[Agent], bool],
-        score: Callable[[Agent], int],
-    ) -> Target:
-        target = Target(key, qc.id, channel, matches, score, qc.agent_selection, qc.sl_threshold)
-        self.targets[key] = target
-        # One pass over the agents when a target first appears; afterwards agents carry the list.
-        for agent in self.agents.values():
-            if agent.capacity.get(channel, 0) > 0 and matches(agent):
-                target.members.append(agent)
-                agent.targets.setdefault(channel, []).append(target)
-                if agent.can_take(channel):
-                    target.push_agent(agent, agent.seq)
-        return target
+        selection: AgentSelection,
+        exprs: tuple[Expression, ...],
+        bound: dict[str, Any],
+    ) -> Pool:
+        if len(exprs) == 1:
+            expr = exprs[0]
+
+            def matches(a: Agent) -> bool:
+                return expr.matches(a, bound)
+
+            def score(a: Agent) -> int:
+                return expr.score(a, bound)
+        else:
+
+            def matches(a: Agent) -> bool:
+                return any(e.matches(a, bound) for e in exprs)
+
+            def score(a: Agent) -> int:
+                return max(e.score(a, bound) for e in exprs)
+
+        pool = Pool(key, channel, matches, score, selection)
+        self.pools[key] = pool
+        # One pass when a pool first appears; afterwards agents carry the list. The requirement is
+        # evaluated once per distinct profile (skills, team, site, account): large centers have
+        # thousands of agents but far fewer profiles. Only a requirement on agent.id needs each agent.
+        if any("id" in e.agent_fields for e in exprs):
+            candidates: Iterable[list[Agent]] = ([a] for a in self.agents.values())
+        else:
+            candidates = self._profiles.values()
+        for group in candidates:
+            if not group:
+                continue
+            if matches(group[0]):
+                for agent in group:
+                    if agent.capacity.get(channel, 0) > 0:
+                        self._join(agent, pool)
+        return pool
+
+    def _personal_pool(self, agent_id: str, channel: str, selection: AgentSelection) -> Pool:
+        key = ("agent", agent_id, channel, selection)
+        pool = self.pools.get(key)
+        if pool is None:
+            pool = Pool(key, channel, lambda a: a.id == agent_id, lambda a: 0, selection)
+            self.pools[key] = pool
+            agent = self.agents.get(agent_id)
+            if agent is not None and agent.capacity.get(channel, 0) > 0:
+                self._join(agent, pool)
+        return pool
+
+    def _join(self, agent: Agent, pool: Pool) -> None:
+        pool.members.append(agent)
+        agent.pools.setdefault(pool.channel, []).append(pool)
+        if agent.can_take(pool.channel):
+            pool.push_agent(agent, agent.seq)
 
     def _order(self, ix: Interaction) -> float:
         return ix.enqueued_at - ix.priority * self._aging
@@ -529,7 +581,7 @@ class Engine:
         """Put a QUEUED interaction in line at its place, or offer it straight to a free agent."""
         target = self._target(q, ix)
         ix.target = target
-        agent = target.pop_agent()
+        agent = target.pool.pop_agent()
         if agent is not None:
             self._offer(ix, agent, now, out)
             if ix.channel != VOICE:
@@ -544,37 +596,47 @@ class Engine:
 
     def _agent_free(self, agent: Agent, now: float, out: list[Command]) -> None:
         """Give an agent with free capacity the best waiting work; else put it in the pools."""
-        targets_by_channel = agent.targets
-        if not targets_by_channel:
+        pools_by_channel = agent.pools
+        if not pools_by_channel:
             return
         selection = self._selection
         while True:
             best: tuple[float, int, int, Interaction] | None = None
             best_target: Target | None = None
             best_score = 0.0
-            for channel, targets in targets_by_channel.items():
+            for channel, pools in pools_by_channel.items():
                 if not agent.can_take(channel):
                     continue
-                for t in targets:
-                    head = t.head()
-                    if head is None:
-                        continue
-                    if selection is _PRIORITY_AGING:
-                        score = head[0]
-                    elif selection is _LONGEST_WAITING:
-                        score = head[3].enqueued_at
-                    else:  # service-level urgency: the largest share of its threshold used up
-                        score = -(now - head[3].enqueued_at) / (t.sl_threshold or 1.0)
-                    if best is None or score < best_score or (score == best_score and head[1] < best[1]):
-                        best, best_target, best_score = head, t, score
+                for pool in pools:
+                    for t in pool.targets:
+                        # Target.head(), inlined: this loop is the hottest code of the ACD.
+                        waiting = t.waiting
+                        head = None
+                        while waiting:
+                            entry = waiting[0]
+                            ix = entry[3]
+                            if ix.state is _QUEUED_S and ix.target is t and ix.wait_token == entry[2]:
+                                head = entry
+                                break
+                            heapq.heappop(waiting)
+                        if head is None:
+                            continue
+                        if selection is _PRIORITY_AGING:
+                            score = head[0]
+                        elif selection is _LONGEST_WAITING:
+                            score = head[3].enqueued_at
+                        else:  # service-level urgency: the largest share of its threshold used up
+                            score = -(now - head[3].enqueued_at) / (t.sl_threshold or 1.0)
+                        if best is None or score < best_score or (score == best_score and head[1] < best[1]):
+                            best, best_target, best_score = head, t, score
             if best is None or best_target is None:
                 break
             best_target.pop_head()
             self._offer(best[3], agent, now, out)
-        for channel, targets in targets_by_channel.items():
+        for channel, pools in pools_by_channel.items():
             if agent.can_take(channel):
-                for t in targets:
-                    t.push_agent(agent, agent.seq)
+                for pool in pools:
+                    pool.push_agent(agent, agent.seq)
 
     def _offer(self, ix: Interaction, agent: Agent, now: float, out: list[Command]) -> None:
         # Hot path: the tables are read directly; the *_next helpers raise the domain error.

@@ -57,6 +57,8 @@ class Expression:
     task_attributes: tuple[str, ...]
     """Interaction attributes the expression reads, in a fixed order (the binding key)."""
     dynamic_skills: bool
+    agent_fields: frozenset[str]
+    """Agent fields (``agent.X``) the expression reads."""
     _evaluate: Evaluator = field(repr=False, compare=False)
 
     def matches(self, agent: AgentView, task: Mapping[str, Any]) -> bool:
@@ -115,6 +117,7 @@ def parse(text: str, *, known_skills: frozenset[str] | None = None, where: str =
         skills=frozenset(compiler.skills),
         task_attributes=tuple(sorted(compiler.task_attributes)),
         dynamic_skills=compiler.dynamic_skills,
+        agent_fields=frozenset(compiler.agent_fields),
         _evaluate=evaluate,
     )
 
@@ -126,6 +129,7 @@ class _Compiler:
         self.skills: set[str] = set()
         self.task_attributes: set[str] = set()
         self.dynamic_skills = False
+        self.agent_fields: set[str] = set()
 
     def fail(self, node: ast.AST, problem: str) -> ConfigError:
         col = getattr(node, "col_offset", 0) + 1
@@ -174,6 +178,7 @@ class _Compiler:
                     raise self.fail(
                         node, f"unknown agent field '{attr}' (use one of {sorted(_AGENT_FIELDS)})"
                     )
+                self.agent_fields.add(attr)
                 return lambda a, t: getattr(a, attr)
             raise self.fail(node, f"unknown name '{owner}.{attr}' (use task.X, agent.X or a skill name)")
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "skill":

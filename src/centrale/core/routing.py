@@ -7,19 +7,19 @@ The ACD has to answer two questions fast, whatever the size of the center:
 * an interaction arrives — which free agent gets it?
 * an agent becomes free — which waiting interaction does it get?
 
-Both are answered through *targets*. A target is a bound requirement (a queue's expression at one
-escalation step, with the interaction attributes it reads filled in) for one channel. Each target
-keeps
+Both are answered through *pools* and *targets*. A pool is a bound requirement (an expression at
+one escalation step, with the interaction attributes it reads filled in) for one channel and one
+agent-selection strategy; it keeps ``ready``, a heap of the eligible agents with free capacity,
+ordered by that strategy (longest idle, most skilled, round robin, fewest contacts, least
+occupied). Queues that ask for the same thing share a pool. A target is one queue's line for a
+pool: ``waiting``, a heap of the interactions whose current step points at it, ordered by place in
+line (priority with aging, then arrival: FIFO within equal priority).
 
-* ``ready`` — a heap of the eligible agents with free capacity, ordered by the queue's agent
-  selection strategy (longest idle, most skilled, round robin, fewest contacts, least occupied);
-* ``waiting`` — a heap of the interactions whose current step points at this target, ordered by
-  place in line (priority with aging, then arrival: FIFO within equal priority).
-
-Every agent knows the targets it matches per channel; that list is computed once when a target is
-created (one pass over the agents) or when the agent's skills change. A decision then costs a few
-heap operations plus one look at the head of each target the agent matches — it does not grow with
-the number of agents.
+Every agent knows the pools it matches per channel, and each pool knows its targets. That list is
+computed once when a pool is created (one pass over the agents, evaluating the requirement once per
+distinct skill profile) or when the agent's skills change. A decision then costs a few heap
+operations plus one look at the head of each line the agent can serve — it does not grow with the
+number of agents.
 
 Both heaps use lazy deletion: an entry carries a version (agents) or token (interactions) and is
 skipped when it no longer matches the live record. Heaps are compacted when stale entries dominate.
@@ -29,58 +29,57 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from centrale.core.agent import Agent
 from centrale.core.config import AgentSelection
 from centrale.core.interaction import Interaction, InteractionState
 
-_QUEUED = InteractionState.QUEUED
+_QUEUED: Final = InteractionState.QUEUED
+_LONGEST_IDLE: Final = AgentSelection.LONGEST_IDLE
 
 
-class Target:
-    """A pool of eligible agents and a line of waiting interactions for one bound requirement."""
+class Pool:
+    """The eligible agents for one bound requirement on one channel, ordered for selection.
+
+    Queues that ask for the same thing (the same expression with the same values, the same channel
+    and the same selection strategy) share one pool, so a freed agent is pushed once per distinct
+    requirement, not once per queue.
+    """
 
     __slots__ = (
         "channel",
         "key",
         "matches",
         "members",
-        "queue",
         "ready",
         "ready_pushes",
         "score",
         "selection",
-        "sl_threshold",
-        "waiting",
+        "targets",
     )
 
     def __init__(
         self,
         key: tuple[Any, ...],
-        queue: str | None,
         channel: str,
         matches: Callable[[Agent], bool],
         score: Callable[[Agent], int],
         selection: AgentSelection,
-        sl_threshold: float,
     ) -> None:
         self.key = key
-        self.queue = queue
         self.channel = channel
         self.matches = matches
         self.score = score
         self.selection = selection
-        self.sl_threshold = sl_threshold
         self.members: list[Agent] = []
         self.ready: list[tuple[Any, int, int, Agent]] = []
         self.ready_pushes = 0
-        self.waiting: list[tuple[float, int, int, Interaction]] = []
+        self.targets: list[Target] = []  # the queues' lines that draw on this pool
 
-    # --- agents -------------------------------------------------------------------------------
     def agent_key(self, agent: Agent) -> Any:
         sel = self.selection
-        if sel is AgentSelection.LONGEST_IDLE:
+        if sel is _LONGEST_IDLE:
             return agent.idle_since
         if sel is AgentSelection.MOST_SKILLED:
             return (-self.score(agent), agent.idle_since)
@@ -111,6 +110,20 @@ class Target:
         self.ready = [e for e in self.ready if e[2] == e[3].version and e[3].can_take(channel)]
         heapq.heapify(self.ready)
         self.ready_pushes = 0
+
+
+class Target:
+    """One queue's line of interactions waiting for one pool."""
+
+    __slots__ = ("channel", "key", "pool", "queue", "sl_threshold", "waiting")
+
+    def __init__(self, key: tuple[Any, ...], queue: str | None, pool: Pool, sl_threshold: float) -> None:
+        self.key = key
+        self.queue = queue
+        self.pool = pool
+        self.channel = pool.channel
+        self.sl_threshold = sl_threshold
+        self.waiting: list[tuple[float, int, int, Interaction]] = []
 
     # --- interactions ---------------------------------------------------------------------------
     def push_interaction(self, ix: Interaction, order: float, token: int) -> None:

@@ -191,6 +191,10 @@ class Stats:
                         total[k] += b[k]
         return total
 
+    @staticmethod
+    def empty_queue_bucket() -> list[float]:
+        return [0.0] * _QFIELDS
+
     def index(self, t: float) -> int:
         """The number of the interval that contains time `t`."""
         return int((t - self.origin) // self.interval)

@@ -110,17 +110,23 @@ class AbandonRateTracker:
         return self.window_ending(now).rate
 
     def worst_window(self) -> WindowRate | None:
-        """The window with the highest rate over the whole recorded history.
+        """The window ``(start, start + window]`` with the highest rate over the recorded history.
 
-        The rate of a sliding window only changes when a call enters or leaves it, so windows
-        ending at each abandoned call (where the numerator just grew) cover every maximum.
+        A window's rate only rises when a call enters it that is abandoned (or estimated so: a
+        machine-classified call adds to both counts) or when a connected live call leaves it. So
+        the maximum is at a window *ending* at an abandoned or machine-classified call, or one
+        *starting* just after a live call (that call has just left); both kinds are checked.
         """
-        if not self._abandoned:
+        if not self._abandoned and not (self._machine and self.amd_false_positive_rate > 0):
             return None
         span = self.window.total_seconds()
+        candidates = [(end - span, end) for end in self._abandoned]
+        if self.amd_false_positive_rate > 0:
+            candidates += [(end - span, end) for end in self._machine]
+        candidates += [(start, start + span) for start in self._live]
         best: tuple[float, float, float, float] | None = None
-        for end in self._abandoned:
-            live, abandoned = self._window(end - span, end)
+        for start, end in candidates:
+            live, abandoned = self._window(start, end)
             rate = abandoned / live if live else 0.0
             if best is None or rate > best[0]:
                 best = (rate, end, live, abandoned)

@@ -22,10 +22,11 @@ Four policies share that interface:
   (ADAPT_HARD_LIMIT) or halved (ADAPT_TAPERED, whose allowed drop rate tapers over the shift)
   when the drop rate exceeds its target.
 * :class:`Predictive` — model based: online estimates of the live-answer rate, the answer-time
-  distribution, talk and wrap-up times; supply (agents free within the horizon, a Poisson-binomial)
-  against demand (live answers within the horizon: those of calls in flight plus a binomial for
-  new lines); the largest line count whose expected abandons stay under the allowed rate, which a
-  PI loop on the measured window rate corrects; progressive once the window's margin is spent.
+  distribution (a censored product-limit hazard table), talk and wrap-up times; at checkpoints 1 to
+  25 s ahead, live answers by then (calls in flight, each by its hazard given its ring time so far,
+  plus a binomial for new lines) against agents free 2 s later; the largest line count whose next
+  answer finds an agent with probability ≈ Φ(z) at every checkpoint, ``z`` moved by a PI loop on
+  the measured window rate; progressive once the window's margin under the cap is spent.
 """
 
 from __future__ import annotations
@@ -266,16 +267,29 @@ class LogNormalEstimate:
     an exponential would ignore; the log-normal keeps that with two numbers.
     """
 
-    def __init__(self, mean: float, cv: float, *, weight: float = 0.02, min_sigma: float = 0.05) -> None:
+    def __init__(
+        self,
+        mean: float,
+        cv: float,
+        *,
+        weight: float = 0.02,
+        prior_count: float = 20.0,
+        min_sigma: float = 0.05,
+    ) -> None:
         var = math.log1p(cv * cv)
         self.mu = math.log(mean) - var / 2
         self.var = var
         self.weight = weight
+        self.prior_count = prior_count
+        self.count = 0
         self.min_sigma = min_sigma
 
     def observe(self, seconds: float) -> None:
         x = math.log(max(seconds, 0.01))
-        w = self.weight
+        # The prior counts as ``prior_count`` observations: the first durations to end — early in
+        # a shift, the short ones — move it only partly.
+        self.count += 1
+        w = max(self.weight, 1.0 / (self.count + self.prior_count))
         delta = x - self.mu
         self.mu += w * delta
         self.var = (1 - w) * (self.var + w * delta * delta)
@@ -338,7 +352,8 @@ class RingEstimate:
         # Tables of answer_within by horizon (whole seconds); rebuilt after `refresh` new dials, as
         # a few dials barely move the estimate and the dialer asks many times a second.
         self._tables: dict[int, list[float]] = {}
-        self._censored: list[int] | None = None
+        self._cumulative: tuple[list[float], list[float]] | None = None
+        self._censored: tuple[list[float], list[float]] | None = None
         self.observed = 0
         self._since = 0
         self.refresh = 25
@@ -361,6 +376,7 @@ class RingEstimate:
         self._since += 1
         if self._since >= self.refresh:
             self._tables.clear()
+            self._cumulative = None
             self._since = 0
 
     @property
@@ -380,12 +396,40 @@ class RingEstimate:
         Without them the estimate would see only the dials that already ended — early in a shift
         the quick ones (busy, failed, fast answers) — and overstate early answers.
         """
-        counts = [0] * self.buckets
+        # A call ringing for e seconds has been at risk in every second before int(e) and for a
+        # fraction of the current one (counting the current second whole would dilute the hazard).
+        whole = [0.0] * self.buckets
+        partial = [0.0] * self.buckets
         top = self.buckets - 1
         for e in ringing:
-            counts[min(top, max(0, int(e)))] += 1
-        self._censored = counts
+            k = min(top, max(0, int(e)))
+            whole[k] += 1.0
+            partial[k] += min(1.0, e - k)
+        self._censored = (whole, partial)
         self._tables.clear()
+        self._cumulative = None
+
+    def answer_by(self, elapsed: int, horizon: int) -> float:
+        """P(a person answers within ``horizon`` whole seconds | rung ``elapsed`` whole seconds),
+        from the product-limit cumulative table (rebuilt with the hazard tables)."""
+        cum = self._cumulative
+        if cum is None:
+            cum = self._cumulative = self._build_cumulative()
+        survive, answered = cum
+        n = self.buckets
+        if elapsed >= n or survive[elapsed] <= 1e-12:
+            return 0.0
+        end = min(n, elapsed + horizon)
+        return min(1.0, max(0.0, (answered[end] - answered[elapsed]) / survive[elapsed]))
+
+    def _build_cumulative(self) -> tuple[list[float], list[float]]:
+        """``survive[k]`` = P(still ringing at second k); ``answered[k]`` = P(live answer before k)."""
+        hazard_all, hazard_live = self._hazards()
+        survive, answered = [1.0], [0.0]
+        for k in range(self.buckets):
+            answered.append(answered[-1] + survive[-1] * hazard_live[k])
+            survive.append(survive[-1] * (1.0 - hazard_all[k]))
+        return survive, answered
 
     def answer_within(self, elapsed: float, horizon: float) -> float:
         """P(a person answers within ``horizon`` | the call has rung ``elapsed`` s unanswered)."""
@@ -396,20 +440,27 @@ class RingEstimate:
         k = int(elapsed)
         return table[k] if k < len(table) else 0.0
 
-    def _build(self, steps: int) -> list[float]:
-        """Product-limit (Kaplan–Meier) hazards per second, censored calls included."""
+    def _hazards(self) -> tuple[list[float], list[float]]:
+        """Product-limit (Kaplan–Meier) hazards per second — of ending, of a live answer —
+        with the censored calls still ringing counted as at risk."""
         n = self.buckets
         at_risk = list(self.at_risk)
         censored = self._censored
         if censored is not None:
-            # A call ringing for k seconds was at risk in buckets 0..k-1 (and is in bucket k now).
-            w, running = self._w, 0.0
+            whole, partial = censored
+            w, later = self._w, 0.0
             for k in range(n - 1, -1, -1):
-                running += censored[k]
-                at_risk[k] += w * running
+                at_risk[k] += w * (later + partial[k])
+                later += whole[k]
         ended = [self.at_risk[k] - (self.at_risk[k + 1] if k + 1 < n else 0.0) for k in range(n)]
         hazard_all = [min(1.0, ended[k] / at_risk[k]) if at_risk[k] > 1e-12 else 1.0 for k in range(n)]
         hazard_live = [min(1.0, self.live[k] / at_risk[k]) if at_risk[k] > 1e-12 else 0.0 for k in range(n)]
+        return hazard_all, hazard_live
+
+    def _build(self, steps: int) -> list[float]:
+        """``answer_within`` for every whole second of elapsed ring time, for one horizon."""
+        n = self.buckets
+        hazard_all, hazard_live = self._hazards()
         table = []
         for e in range(n):
             survive, total = 1.0, 0.0
@@ -599,41 +650,64 @@ class PredictiveSettings:
 
     max_rate: float = 0.03
     """The regulator's cap on abandoned / live calls."""
-    target_rate: float = 0.025
-    """What the policy aims for (the cap less a safety margin)."""
+    target_rate: float = 0.02
+    """The highest window rate the feedback aims for (the cap less a safety margin)."""
     window_seconds: float = 3600.0
     """The evaluation window the measured rate is kept over."""
-    z: float = 4.0
-    """Standard deviations of window noise kept under the cap (see :func:`variance_aware_rate`)."""
+    z_window: float = 2.0
+    """Poisson standard deviations of window noise kept under the cap: the feedback's target is
+    ``min(target_rate, variance_aware_rate(max_rate, expected window lives, z_window))``."""
+    z_start: float = 1.5
+    """Initial safety factor of the balance rule (see :meth:`Predictive.lines_to_dial`)."""
+    z_min: float = -0.5
+    z_max: float = 4.0
     kp: float = 0.5
-    ki: float = 1.0
-    """PI gains on (target − measured window rate); ``ki`` per window length."""
+    """Proportional gain on the relative error (measured − target) / target of the window rate."""
+    ki: float = 3.0
+    """Integral gain, per window length, on the same relative error."""
     min_margin: float = 1.0
-    """Abandons still affordable in the window below which the policy dials progressively (at
-    the start of a shift: until the window holds enough live calls to afford one abandon)."""
+    """Abandons still affordable in the window (under ``max_rate``) below which the policy dials
+    progressively (at the start of a shift: until the window holds enough live calls to afford
+    one abandon)."""
     warmup_dials: int = 200
-    """Dials that must have ended before the model is trusted; progressive until then (the ring
-    estimate starts from a prior and the first dials to end are the short ones)."""
+    """Dials that must have ended before the model is trusted; progressive until then."""
+    warmup_seconds: float = 60.0
+    """…and seconds of dialling: until a full cohort of dials has rung out, only the short ones
+    have ended."""
     max_step_per_agent: float = 0.5
-    """At most this many new lines per logged-in agent in one decision: a bad estimate cannot
-    launch a flood at once."""
+    """At most this many new lines per logged-in agent in one decision."""
+    max_lines_per_agent: float = 6.0
+    """At most this many calls ringing per logged-in agent."""
     census_every: float = 2.0
     """Seconds between updates of the ringing calls counted (censored) in the ring estimate."""
-    horizon_factor: float = 1.0
-    """Horizon = this × the mean answer time of live calls (plus the 2 s connect allowance)."""
-    checkpoints: tuple[float, ...] = (0.5, 1.0, 1.5, 3.0)
-    """Fractions of the horizon at which answers by then are balanced against agents free by then
-    (+2 s); the line count is the smallest the checkpoints allow. One aggregate horizon would let
-    an agent who frees late in it 'serve' a call answered early — an abandon in reality."""
+    checkpoints: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 10, 13, 16, 20, 25)
+    """Seconds ahead at which answers by then are balanced against agents free 2 s later."""
     connect_within: float = 2.0
-    max_lines_per_agent: float = 6.0
     talk_prior: float = 180.0
     wrap_prior: float = 15.0
     live_prior: float = 0.2
+    count_talkers: bool = False
+    """Count agents still talking whose call may end (plus wrap-up) within the checkpoint. Off by
+    default: in the benchmark it added risk (the remaining-talk estimate is noisy) and lowered the
+    talk time reached at a given abandon rate."""
+    refresh_talk_every: int = 20
+    """Talk/wrap observations between rebuilds of the cached supply probabilities."""
 
 
 class Predictive:
-    """The model-based predictive policy (see the module docstring and ``docs/dialer.md``)."""
+    """The model-based predictive policy (see the module docstring and ``docs/dialer.md``).
+
+    For each checkpoint ``t`` seconds ahead it forms ``X_t(n) = D_t(n) − S_t``: live answers by
+    ``t`` (answered calls waiting, one Bernoulli per call ringing — the hazard of a live answer
+    given its ring time so far — and a binomial for ``n`` new lines) minus agents free by
+    ``t + 2`` (free now, one Bernoulli per busy agent given the time in talk or wrap-up). An
+    answer abandons when the cumulative demand outruns the cumulative supply, so the policy dials
+    the largest ``n`` with ``E[X_t(n)] + z·sd[X_t(n)] ≤ ½`` at every checkpoint (normal
+    approximation, continuity-corrected): the next answer at ``t`` finds an agent with probability
+    about ``Φ(z)``. That is the marginal rule — a line is worth dialling while the chance that its
+    answer is abandoned stays under a threshold — and ``z`` is the one knob: a PI loop moves it
+    so that the measured window rate tracks a variance-aware target under 3 %.
+    """
 
     name = "predictive"
 
@@ -642,65 +716,119 @@ class Predictive:
         self.talk = LogNormalEstimate(s.talk_prior, 1.0)
         self.wrap = LogNormalEstimate(s.wrap_prior, 0.2)
         self.ring = RingEstimate(prior_live=s.live_prior)
+        self.z = s.z_start
         self.integral = 0.0
         self._last: float | None = None
         self._census_at: float | None = None
-        self.last_allowed_rate = 0.0
+        self._supply_cache: dict[tuple[bool, int, int], float] = {}
+        self._since_refresh = 0
+        self.last_target = 0.0
         self.fallbacks = 0
 
     def observe(self, observation: Observation) -> None:
         if isinstance(observation, DialResult):
             self.ring.observe(observation.ring_seconds, observation.live)
-        elif isinstance(observation, TalkEnded):
+            return
+        if isinstance(observation, TalkEnded):
             self.talk.observe(observation.seconds)
         else:
             self.wrap.observe(observation.seconds)
+        self._since_refresh += 1
+        if self._since_refresh >= self.settings.refresh_talk_every:
+            self._supply_cache.clear()
+            self._since_refresh = 0
 
-    @property
-    def horizon(self) -> float:
-        answer = self.ring.mean_answer_seconds or 8.0
-        return max(1.0, self.settings.horizon_factor * answer)
+    def free_within(self, agent: BusyAgent, within: float) -> float:
+        """P(a busy agent is free within ``within`` seconds), from its phase and elapsed time
+        (cached by half-second of elapsed time and whole second of ``within``)."""
+        key = (agent.phase is Phase.TALK, int(agent.elapsed * 2), round(within))
+        p = self._supply_cache.get(key)
+        if p is None:
+            elapsed = key[1] / 2
+            if key[0]:
+                p = self.talk.ends_within(elapsed, key[2] - self.wrap.mean)
+            else:
+                p = self.wrap.ends_within(elapsed, key[2])
+            self._supply_cache[key] = p
+        return p
 
     def supply_probabilities(self, busy: Sequence[BusyAgent], within: float) -> list[float]:
-        """P(each busy agent is free within ``within`` seconds), from elapsed and estimated times."""
-        wrap_mean = self.wrap.mean
-        out = []
-        for agent in busy:
-            if agent.phase is Phase.WRAP:
-                out.append(self.wrap.ends_within(agent.elapsed, within))
-            else:
-                out.append(self.talk.ends_within(agent.elapsed, within - wrap_mean))
-        return out
+        """P(each busy agent is free within ``within`` seconds)."""
+        return [self.free_within(b, within) for b in busy]
 
     def margin(self, snapshot: PacingSnapshot) -> float:
-        """Abandons the window can still afford at the target rate."""
-        return self.settings.target_rate * snapshot.window_live - snapshot.window_abandoned
+        """Abandons the window can still afford under the cap."""
+        return self.settings.max_rate * snapshot.window_live - snapshot.window_abandoned
 
-    def allowed_rate(self, snapshot: PacingSnapshot, now: float) -> float:
-        """The abandon rate allowed for this decision: target (variance-aware) + PI correction."""
+    def window_target(self, snapshot: PacingSnapshot) -> float:
+        """The window rate aimed at: low enough that Poisson noise rarely lifts a window over
+        the cap (a campaign of 50 live calls an hour can afford one abandon, not 1.25)."""
+        s = self.settings
+        seen = max(snapshot.window_elapsed, 300.0)
+        expected_lives = snapshot.window_live * s.window_seconds / seen
+        return min(s.target_rate, variance_aware_rate(s.max_rate, expected_lives, s.z_window))
+
+    def update_feedback(self, snapshot: PacingSnapshot, now: float) -> float:
+        """Move ``z`` from the measured window rate against its target; returns ``z``."""
         s = self.settings
         dt = 0.0 if self._last is None else max(0.0, now - self._last)
         self._last = now
-        seen = max(snapshot.window_elapsed, 60.0)
-        expected_window_lives = snapshot.window_live * s.window_seconds / seen
-        target = min(s.target_rate, variance_aware_rate(s.max_rate, expected_window_lives, s.z))
-        measured = snapshot.window_abandoned / snapshot.window_live if snapshot.window_live else 0.0
-        error = target - measured
-        self.integral += error * dt / s.window_seconds
-        # Anti-windup: the integral may neither push above the cap nor silence the dialler forever.
-        self.integral = max(-s.max_rate, min(s.max_rate - target, self.integral))
-        rate = target + s.kp * error + s.ki * self.integral
-        return max(0.0, min(s.max_rate, rate))
+        target = self.window_target(snapshot)
+        self.last_target = target
+        if snapshot.window_live <= 0 or target <= 0:
+            return self.z
+        measured = snapshot.window_abandoned / snapshot.window_live
+        error = (measured - target) / max(target, 0.005)
+        error = max(-1.0, min(2.0, error))
+        self.integral += s.ki * error * dt / s.window_seconds
+        base = s.z_start + self.integral
+        # Anti-windup: the integral stops where z would leave its range.
+        if base > s.z_max or base < s.z_min:
+            base = max(s.z_min, min(s.z_max, base))
+            self.integral = base - s.z_start
+        self.z = max(s.z_min, min(s.z_max, base + s.kp * error))
+        return self.z
+
+    def checkpoint_terms(self, snapshot: PacingSnapshot) -> list[tuple[float, float, float]]:
+        """For each checkpoint ``t``: the mean and variance of demand by ``t`` minus supply by
+        ``t + 2`` before any new line, and ``g`` = P(a new line is answered live by ``t``)."""
+        s = self.settings
+        ring = self.ring
+        top = ring.buckets - 1
+        ringing_hist: dict[int, int] = {}
+        for e in snapshot.ringing:
+            k = min(top, int(e))
+            ringing_hist[k] = ringing_hist.get(k, 0) + 1
+        out = []
+        wrap_mean = self.wrap.mean
+        for t in s.checkpoints:
+            mean = float(snapshot.waiting)
+            var = 0.0
+            for k, count in ringing_hist.items():
+                p = ring.answer_by(k, t)
+                mean += count * p
+                var += count * p * (1.0 - p)
+            within = t + s.connect_within
+            mean -= snapshot.agents_free - inbound_claim(snapshot, within)
+            for b in snapshot.busy:
+                if b.phase is Phase.TALK and (within <= wrap_mean or not s.count_talkers):
+                    continue
+                q = self.free_within(b, within)
+                mean -= q
+                var += q * (1.0 - q)
+            out.append((mean, var, ring.answer_by(0, t)))
+        return out
 
     def lines_to_dial(self, snapshot: PacingSnapshot, now: float) -> int:
         s = self.settings
-        # The progressive floor too leaves room for the inbound calls expected within the horizon.
-        inbound_soon = round(snapshot.inbound_rate * (self.horizon + s.connect_within))
+        inbound_soon = round(snapshot.inbound_rate * (self.ring.mean_answer_seconds + s.connect_within))
         progressive = max(0, progressive_lines(snapshot) - inbound_soon)
-        allowed = self.allowed_rate(snapshot, now)
-        self.last_allowed_rate = allowed
-        warm = self.ring.observed >= s.warmup_dials
-        if not warm or self.margin(snapshot) < s.min_margin or allowed <= 0.0:
+        z = self.update_feedback(snapshot, now)
+        warm = (
+            self.ring.observed >= s.warmup_dials
+            and max(snapshot.shift_elapsed, snapshot.window_elapsed) >= s.warmup_seconds
+        )
+        if not warm or self.margin(snapshot) < s.min_margin:
             self.fallbacks += 1
             return progressive
         agents = snapshot.agents_logged_in
@@ -708,22 +836,44 @@ class Predictive:
             int(s.max_lines_per_agent * agents) - len(snapshot.ringing),
             max(1, int(s.max_step_per_agent * agents)),
         )
-        ring = self.ring
+        if cap <= progressive:
+            return progressive
         if self._census_at is None or now - self._census_at >= s.census_every:
-            ring.census(snapshot.ringing)
+            self.ring.census(snapshot.ringing)
             self._census_at = now
-        lines = cap
-        for fraction in s.checkpoints:
-            horizon = max(1.0, fraction * self.horizon)
-            within = horizon + s.connect_within
-            supply = self.supply_probabilities(snapshot.busy, within)
-            certain_supply = snapshot.agents_free - inbound_claim(snapshot, within)
-            demand = [ring.answer_within(e, horizon) for e in snapshot.ringing]
-            bal = balance(snapshot.waiting, demand, certain_supply, supply)
-            lines = most_lines_within(bal, ring.answer_within(0.0, horizon), allowed, lines)
-            if lines <= 0:
+        terms = self.checkpoint_terms(snapshot)
+
+        def ok(n: int) -> bool:
+            for mean, var, g in terms:
+                m = mean + n * g
+                v = var + n * g * (1.0 - g)
+                if m + z * math.sqrt(v) > 0.5:
+                    return False
+            return True
+
+        if not ok(0):
+            return progressive
+        good, step = 0, 1
+        bad = cap + 1
+        while good + step <= cap:
+            if ok(good + step):
+                good += step
+                step *= 2
+            else:
+                bad = good + step
                 break
-        return max(progressive, lines)
+        else:
+            # The doubling stopped short of the cap: try the cap itself.
+            if ok(cap):
+                return max(progressive, cap)
+            bad = cap
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            if ok(mid):
+                good = mid
+            else:
+                bad = mid
+        return max(progressive, good)
 
 
 __all__ = [

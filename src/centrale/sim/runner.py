@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import gc
 import math
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from centrale.core.engine import Engine
-from centrale.core.stats import queue_figures, team_figures
+from centrale.core.stats import MAX_WAIT, Stats, queue_figures, team_figures
 from centrale.sim.kernel import Kernel
 from centrale.sim.scenario import Scenario, local_iso
 from centrale.sim.world import World
@@ -78,7 +77,7 @@ def run_scenario(
     wall = time.perf_counter()
     engine = Engine(scenario.engine, notify=False)
     kernel = Kernel(scenario.start)
-    world = World(scenario, engine, kernel, random.Random(seed))
+    world = World(scenario, engine, kernel, seed)
     world.start()
     span = scenario.end - scenario.start
 
@@ -138,14 +137,27 @@ def _collect(
         step = scenario.interval
         first = stats.index(start)
         last = math.ceil((end - stats.origin) / step)
+        # One pass over each queue's and team's buckets (not one sum per interval and queue: a
+        # national day has hundreds of queues × dozens of intervals).
+        per_queue: dict[str, dict[int, list[float]]] = {q: stats.queues.get(q, {}) for q in queue_ids}
         for idx in range(first, last):
             s = stats.interval_start(idx)
-            e = s + step
             row: dict[str, Any] = {"start": local_iso(s, scenario.timezone)}
-            row["all"] = _compact(queue_figures(stats.queue_sum(queue_ids, s, e - 1)))
-            row["queues"] = {q: _compact(queue_figures(stats.queue_sum([q], s, e - 1))) for q in queue_ids}
+            total: list[float] | None = None
+            queues_row: dict[str, Any] = {}
+            for q in queue_ids:
+                b = per_queue[q].get(idx)
+                queues_row[q] = _compact(queue_figures(b if b is not None else _zero_bucket()))
+                if b is not None:
+                    total = list(b) if total is None else _add_buckets(total, b)
+            row["all"] = _compact(queue_figures(total if total is not None else _zero_bucket()))
+            row["queues"] = queues_row
             intervals.append(row)
-            tb = stats.team_sum(teams, s, e - 1)
+            tb = [0.0] * 5
+            for t in teams:
+                tbucket = stats.teams[t].get(idx)
+                if tbucket is not None:
+                    tb = [x + y for x, y in zip(tb, tbucket, strict=True)]
             agent_states.append(
                 {
                     "start": row["start"],
@@ -173,6 +185,16 @@ def _collect(
         wall_seconds=wall,
         open_at_end=len(engine.interactions),
     )
+
+
+def _zero_bucket() -> list[float]:
+    return Stats.empty_queue_bucket()
+
+
+def _add_buckets(total: list[float], b: list[float]) -> list[float]:
+    out = [x + y for x, y in zip(total, b, strict=True)]
+    out[MAX_WAIT] = max(total[MAX_WAIT], b[MAX_WAIT])
+    return out
 
 
 def _compact(f: dict[str, Any]) -> dict[str, Any]:

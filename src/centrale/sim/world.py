@@ -69,11 +69,18 @@ def _pick(rng: random.Random, cumulative: tuple[tuple[Any, float], ...]) -> Any:
 class World:
     """Simulated customers and agents for one run of a scenario."""
 
-    def __init__(self, scenario: Scenario, engine: Engine, kernel: Kernel, rng: random.Random) -> None:
+    def __init__(self, scenario: Scenario, engine: Engine, kernel: Kernel, seed: int) -> None:
         self.scenario = scenario
         self.engine = engine
         self.kernel = kernel
-        self.rng = rng
+        # Separate random streams per purpose (common random numbers): two runs with the same seed
+        # but different staffing see the same customers — arrivals, patience and handle times do
+        # not shift because an agent answered differently.
+        self.rng = random.Random(f"{seed}/agents")
+        self.patience_rng = {q: random.Random(f"{seed}/patience/{q}") for q in scenario.queues}
+        self.handle_rng = {q: random.Random(f"{seed}/handling/{q}") for q in scenario.queues}
+        self.customer_rng = random.Random(f"{seed}/customers")
+        self.seed = seed
         self.handle = engine.handle
         self.queues: dict[str, SimQueue] = dict(scenario.queues)
         self.agents: dict[str, SimAgent] = {a.config.id: a for a in scenario.agents}
@@ -159,7 +166,7 @@ class World:
         self._n += 1
         iid = f"{queue}-{self._n}"
         self.arrivals += 1
-        patience = self.queues[queue].patience.sample(self.rng)
+        patience = self.queues[queue].patience.sample(self.patience_rng[queue])
         self.send(InteractionArrived(iid, queue, attributes=attributes))
         if patience != math.inf:
             ix = self.engine.interactions.get(iid)
@@ -180,7 +187,7 @@ class World:
         ix = self.engine.interactions.get(c.interaction)
         if ix is None or ix.answered_at is not None:
             return
-        patience = self.queues[ix.queue].patience.sample(self.rng)
+        patience = self.queues[ix.queue].patience.sample(self.patience_rng[ix.queue])
         if patience != math.inf:
             self.kernel.schedule(self.kernel.now + patience, self._patience_over, c.interaction)
 
@@ -189,7 +196,7 @@ class World:
         if ix is None:
             return
         q = self.queues[ix.queue]
-        if self.rng.random() < q.callback_acceptance:
+        if self.customer_rng.random() < q.callback_acceptance:
             self.kernel.schedule(self.kernel.now, self._take_callback, c.interaction)
 
     def _take_callback(self, iid: str) -> None:
@@ -246,7 +253,7 @@ class World:
         self.offers.pop(c.interaction, None)
 
     def _connect(self, c: Connect) -> None:
-        talk = self.queues[c.queue].handle_time.sample(self.rng)
+        talk = self.queues[c.queue].handle_time.sample(self.handle_rng[c.queue])
         self.kernel.schedule(self.kernel.now + talk, self._hang_up, c.interaction)
 
     def _hang_up(self, iid: str) -> None:
@@ -274,12 +281,18 @@ class World:
             self.send(WrapUpCompleted(iid, code))
 
 
+def id_of(stream: ArrivalStream, world: World) -> int:
+    """The position of a stream in the scenario: names its random stream stably."""
+    return world.scenario.arrivals.index(stream)
+
+
 class _ArrivalProcess:
     """One stream of arrivals; keeps exactly one future arrival on the kernel."""
 
     def __init__(self, world: World, stream: ArrivalStream) -> None:
         self.world = world
         self.stream = stream
+        self.rng = random.Random(f"{world.seed}/arrivals/{stream.queue}/{id_of(stream, world)}")
         self.queue = stream.queue
         mix = stream.attributes if stream.attributes is not None else world.queues[stream.queue].attributes
         self.attributes = mix
@@ -295,7 +308,7 @@ class _ArrivalProcess:
 
     def _schedule_poisson(self, t: float) -> None:
         pieces = self.stream.pieces
-        rng = self.world.rng
+        rng = self.rng
         while self.piece < len(pieces):
             s, e, rate = pieces[self.piece]
             t = max(t, s)
@@ -314,7 +327,7 @@ class _ArrivalProcess:
 
     def _next_volume(self) -> None:
         volumes = self.stream.volumes
-        rng = self.world.rng
+        rng = self.rng
         while not self.pending and self.volume < len(volumes):
             s, e, n = volumes[self.volume]
             self.volume += 1
@@ -329,7 +342,7 @@ class _ArrivalProcess:
     def _attrs(self) -> dict[str, Any] | None:
         if not self.attributes:
             return None
-        rng = self.world.rng
+        rng = self.rng
         return {name: _pick(rng, mix) for name, mix in self.attributes}
 
 
