@@ -22,6 +22,7 @@ COMPILED = [
     "src/centrale/core/events.py",
     "src/centrale/core/expressions.py",
     "src/centrale/core/interaction.py",
+    "src/centrale/core/record.py",
     "src/centrale/core/routing.py",
     "src/centrale/core/stats.py",
     "src/centrale/sim/distributions.py",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import math
+from pathlib import Path
 from typing import Any, get_args
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from centrale.core import events as events_module
 from centrale.core.config import AgentConfig
 from centrale.core.eventlog import LoggedEvent
 from centrale.core.events import (
@@ -63,12 +66,32 @@ BY_ANNOTATION: dict[str, st.SearchStrategy[Any]] = {
 EVENT_TYPES = get_args(Event)
 
 
-def _annotation(value: Any) -> str:
-    return str(getattr(value, "__forward_arg__", value))
+def _field_annotations() -> dict[str, dict[str, str]]:
+    """Each event class's field types, read from the source of `centrale.core.events`.
+
+    The source, not ``__annotations__``: the compiled (mypyc) classes keep no annotations at run
+    time, and the installed package ships the ``.py`` files beside the compiled modules.
+    """
+    source = Path(events_module.__file__).parent / "events.py"
+    out: dict[str, dict[str, str]] = {}
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ClassDef):
+            fields: dict[str, str] = {}
+            for stmt in node.body:
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                    text = ast.unparse(stmt.annotation)
+                    if text.startswith("Final[") and text.endswith("]"):
+                        text = text[len("Final[") : -1]
+                    fields[stmt.target.id] = text
+            out[node.name] = fields
+    return out
+
+
+ANNOTATIONS = _field_annotations()
 
 
 def strategy_for(cls: type) -> st.SearchStrategy[Any]:
-    fields = {name: BY_ANNOTATION[_annotation(a)] for name, a in cls.__annotations__.items()}
+    fields = {name: BY_ANNOTATION[a] for name, a in ANNOTATIONS[cls.__name__].items()}
     return st.builds(cls, **fields)
 
 
@@ -78,8 +101,9 @@ any_event = st.one_of([strategy_for(cls) for cls in EVENT_TYPES])
 def test_every_event_type_has_a_strategy() -> None:
     assert set(EVENT_TYPES) == set(codec.EVENT_TYPES.values())
     for cls in EVENT_TYPES:
-        for name, annotation in cls.__annotations__.items():
-            assert _annotation(annotation) in BY_ANNOTATION, f"{cls.__name__}.{name}: {annotation}"
+        assert ANNOTATIONS[cls.__name__], cls.__name__
+        for name, annotation in ANNOTATIONS[cls.__name__].items():
+            assert annotation in BY_ANNOTATION, f"{cls.__name__}.{name}: {annotation}"
 
 
 @pytest.mark.parametrize("cls", EVENT_TYPES, ids=lambda c: c.__name__)

@@ -1,118 +1,271 @@
 """Events: what the outside world tells the engine.
 
-Events are immutable named tuples (cheap to create, hashable, printable). The engine numbers the
+Events are immutable records (`core/record.py`: cheap to create, hashable, printable). The engine numbers the
 ones it accepts in its event log; replaying that log through a new engine rebuilds the same state.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Final, final
 
 from centrale.core.config import AgentConfig
+from centrale.core.record import Record
 
 
-class InteractionArrived(NamedTuple):
+@final
+class InteractionArrived(Record):
     """A new call, e-mail, chat or message for a queue."""
 
-    interaction: str
-    queue: str
-    priority: int | None = None
-    attributes: dict[str, Any] | None = None
-    contact: str | None = None
-    direction: str | None = None  # default: the queue's
+    __slots__ = ("attributes", "contact", "direction", "interaction", "priority", "queue")
+    _fields = ("interaction", "queue", "priority", "attributes", "contact", "direction")
+    interaction: Final[str]
+    queue: Final[str]
+    priority: Final[int | None]
+    attributes: Final[dict[str, Any] | None]
+    contact: Final[str | None]
+    direction: Final[str | None]
+
+    def __init__(
+        self,
+        interaction: str,
+        queue: str,
+        priority: int | None = None,
+        attributes: dict[str, Any] | None = None,
+        contact: str | None = None,
+        direction: str | None = None,
+    ) -> None:
+        self.interaction = interaction
+        self.queue = queue
+        self.priority = priority
+        self.attributes = attributes
+        self.contact = contact
+        self.direction = direction
 
 
-class CustomerAbandoned(NamedTuple):
-    interaction: str
+@final
+class CustomerAbandoned(Record):
+    __slots__ = ("interaction",)
+    _fields = ("interaction",)
+    interaction: Final[str]
+
+    def __init__(self, interaction: str) -> None:
+        self.interaction = interaction
 
 
-class OfferAccepted(NamedTuple):
-    interaction: str
-    agent: str
+@final
+class OfferAccepted(Record):
+    __slots__ = ("agent", "interaction")
+    _fields = ("interaction", "agent")
+    interaction: Final[str]
+    agent: Final[str]
+
+    def __init__(self, interaction: str, agent: str) -> None:
+        self.interaction = interaction
+        self.agent = agent
 
 
-class OfferRejected(NamedTuple):
-    interaction: str
-    agent: str
+@final
+class OfferRejected(Record):
+    __slots__ = ("agent", "interaction")
+    _fields = ("interaction", "agent")
+    interaction: Final[str]
+    agent: Final[str]
+
+    def __init__(self, interaction: str, agent: str) -> None:
+        self.interaction = interaction
+        self.agent = agent
 
 
-class InteractionEnded(NamedTuple):
+@final
+class InteractionEnded(Record):
     """The conversation is over (either side hung up, the chat was closed, the e-mail sent)."""
 
-    interaction: str
+    __slots__ = ("interaction",)
+    _fields = ("interaction",)
+    interaction: Final[str]
+
+    def __init__(self, interaction: str) -> None:
+        self.interaction = interaction
 
 
-class HoldStarted(NamedTuple):
-    interaction: str
+@final
+class HoldStarted(Record):
+    __slots__ = ("interaction",)
+    _fields = ("interaction",)
+    interaction: Final[str]
+
+    def __init__(self, interaction: str) -> None:
+        self.interaction = interaction
 
 
-class HoldEnded(NamedTuple):
-    interaction: str
+@final
+class HoldEnded(Record):
+    __slots__ = ("interaction",)
+    _fields = ("interaction",)
+    interaction: Final[str]
+
+    def __init__(self, interaction: str) -> None:
+        self.interaction = interaction
 
 
-class DispositionSet(NamedTuple):
+@final
+class DispositionSet(Record):
     """Registration during the conversation or wrap-up: a code, notes and custom fields."""
 
-    interaction: str
-    disposition: str | None = None
-    notes: str | None = None
-    fields: dict[str, Any] | None = None
+    __slots__ = ("disposition", "fields", "interaction", "notes")
+    _fields = ("interaction", "disposition", "notes", "fields")
+    interaction: Final[str]
+    disposition: Final[str | None]
+    notes: Final[str | None]
+    fields: Final[dict[str, Any] | None]
+
+    def __init__(
+        self,
+        interaction: str,
+        disposition: str | None = None,
+        notes: str | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> None:
+        self.interaction = interaction
+        self.disposition = disposition
+        self.notes = notes
+        self.fields = fields
 
 
-class WrapUpCompleted(NamedTuple):
+@final
+class WrapUpCompleted(Record):
     """The agent ends wrap-up, optionally registering at the same time."""
 
-    interaction: str
-    disposition: str | None = None
-    notes: str | None = None
-    fields: dict[str, Any] | None = None
+    __slots__ = ("disposition", "fields", "interaction", "notes")
+    _fields = ("interaction", "disposition", "notes", "fields")
+    interaction: Final[str]
+    disposition: Final[str | None]
+    notes: Final[str | None]
+    fields: Final[dict[str, Any] | None]
+
+    def __init__(
+        self,
+        interaction: str,
+        disposition: str | None = None,
+        notes: str | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> None:
+        self.interaction = interaction
+        self.disposition = disposition
+        self.notes = notes
+        self.fields = fields
 
 
-class TransferToQueue(NamedTuple):
-    interaction: str
-    queue: str
+@final
+class TransferToQueue(Record):
+    __slots__ = ("interaction", "queue")
+    _fields = ("interaction", "queue")
+    interaction: Final[str]
+    queue: Final[str]
+
+    def __init__(self, interaction: str, queue: str) -> None:
+        self.interaction = interaction
+        self.queue = queue
 
 
-class TransferToAgent(NamedTuple):
-    interaction: str
-    agent: str
+@final
+class TransferToAgent(Record):
+    __slots__ = ("agent", "interaction")
+    _fields = ("interaction", "agent")
+    interaction: Final[str]
+    agent: Final[str]
+
+    def __init__(self, interaction: str, agent: str) -> None:
+        self.interaction = interaction
+        self.agent = agent
 
 
-class CallbackAccepted(NamedTuple):
+@final
+class CallbackAccepted(Record):
     """The waiting customer took the callback offer: they hang up and keep their place."""
 
-    interaction: str
+    __slots__ = ("interaction",)
+    _fields = ("interaction",)
+    interaction: Final[str]
+
+    def __init__(self, interaction: str) -> None:
+        self.interaction = interaction
 
 
-class AgentLoggedIn(NamedTuple):
-    agent: str
-    ready: bool = False
+@final
+class AgentLoggedIn(Record):
+    __slots__ = ("agent", "ready")
+    _fields = ("agent", "ready")
+    agent: Final[str]
+    ready: Final[bool]
+
+    def __init__(self, agent: str, ready: bool = False) -> None:
+        self.agent = agent
+        self.ready = ready
 
 
-class AgentLoggedOut(NamedTuple):
-    agent: str
+@final
+class AgentLoggedOut(Record):
+    __slots__ = ("agent",)
+    _fields = ("agent",)
+    agent: Final[str]
+
+    def __init__(self, agent: str) -> None:
+        self.agent = agent
 
 
-class AgentReady(NamedTuple):
-    agent: str
+@final
+class AgentReady(Record):
+    __slots__ = ("agent",)
+    _fields = ("agent",)
+    agent: Final[str]
+
+    def __init__(self, agent: str) -> None:
+        self.agent = agent
 
 
-class AgentNotReady(NamedTuple):
-    agent: str
-    reason: str = "break"
+@final
+class AgentNotReady(Record):
+    __slots__ = ("agent", "reason")
+    _fields = ("agent", "reason")
+    agent: Final[str]
+    reason: Final[str]
+
+    def __init__(self, agent: str, reason: str = "break") -> None:
+        self.agent = agent
+        self.reason = reason
 
 
-class AgentAdded(NamedTuple):
-    config: AgentConfig
+@final
+class AgentAdded(Record):
+    __slots__ = ("config",)
+    _fields = ("config",)
+    config: Final[AgentConfig]
+
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
 
 
-class AgentSkillsChanged(NamedTuple):
-    agent: str
-    skills: dict[str, int]
+@final
+class AgentSkillsChanged(Record):
+    __slots__ = ("agent", "skills")
+    _fields = ("agent", "skills")
+    agent: Final[str]
+    skills: Final[dict[str, int]]
+
+    def __init__(self, agent: str, skills: dict[str, int]) -> None:
+        self.agent = agent
+        self.skills = skills
 
 
-class TimerFired(NamedTuple):
-    timer: int
+@final
+class TimerFired(Record):
+    __slots__ = ("timer",)
+    _fields = ("timer",)
+    timer: Final[int]
+
+    def __init__(self, timer: int) -> None:
+        self.timer = timer
 
 
 Event = (

@@ -120,6 +120,7 @@ def _collect(
             **queue_figures(stats.queue_sum([q.id], start, end), q.sl_threshold),
             "account": q.account,
             "sl_target": q.sl_target,
+            "dispositions": dict(sorted(stats.dispositions.get(q.id, {}).items())),
         }
         for q in cfg.queues
     }

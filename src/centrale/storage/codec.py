@@ -1,6 +1,6 @@
 """Events to and from JSON: the type name plus the event's fields.
 
-Every event in :mod:`centrale.core.events` is a NamedTuple of JSON-friendly values; ``AgentAdded``
+Every event in :mod:`centrale.core.events` is a record (named, read-only fields) of JSON-friendly values; ``AgentAdded``
 carries an :class:`~centrale.core.config.AgentConfig` dataclass, encoded as an object of its fields.
 The stored form is ``(type, payload)`` — the event table has a ``type`` column and a ``payload``
 column — and :func:`to_json` / :func:`from_json` give the same thing as one JSON object
@@ -29,6 +29,7 @@ from typing import Any, get_args
 from centrale.core import events as _events
 from centrale.core.config import AgentConfig
 from centrale.core.events import AgentAdded, Event
+from centrale.core.record import Record
 from centrale.storage.errors import CodecError
 
 EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Event)}
@@ -48,7 +49,7 @@ assert all("type" not in fields for fields in _FIELDS.values()), "an event field
 assert {
     name
     for name, value in vars(_events).items()
-    if isinstance(value, type) and issubclass(value, tuple) and value.__module__ == _events.__name__
+    if isinstance(value, type) and issubclass(value, Record) and value.__module__ == _events.__name__
 } == set(EVENT_TYPES), "centrale.core.events.Event does not list every event class"
 
 _DUMPS = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode
@@ -64,7 +65,7 @@ def encode(event: Any) -> tuple[str, dict[str, Any]]:
         raise CodecError(f"cannot encode {cls.__module__}.{cls.__qualname__}: not a centrale event type")
     if cls is AgentAdded:
         return name, {"config": _encode_agent_config(event.config)}
-    payload = dict(zip(_FIELDS[cls], event, strict=True))
+    payload = event._asdict()
     for key, value in payload.items():
         if not (value is None or type(value) is str):  # the common case, checked first for speed
             _check_json(value, f"{name}.{key}")
