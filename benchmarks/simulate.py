@@ -10,10 +10,13 @@ speeds, their ratio and both models' service level, ASA, AHT, abandon rate and o
 side, with a statistical agreement check (batch means over the 1-hour intervals).
 
 ``--national``: a national-scale day instead — 75,000 agents (staggered 6-hour shifts), 3.85 million
-calls over 500 queues in 50 skill groups, 08:00–20:00 with an intraday profile, exponential
-handling (mean 300 s) and patience (mean 120 s). Runs once, shows a progress bar on stderr and
-reports wall and CPU time, calls per second and peak memory. ``--calls-scale 0.1`` runs it at 1/10
-(agents and calls) and extrapolates the time to full scale, clearly labelled.
+calls, 08:00–20:00 with an intraday profile, exponential handling (mean 300 s) and patience (mean
+120 s). ``--structure sector`` (default) builds it as the sector is: 2,000 centers, each with its
+own three queues and agents; ``--structure pooled`` as one multi-skill pool of 500 queues in 50
+skill groups where every agent serves ~18 queues (the harder case for the router). Runs once,
+shows a progress bar on stderr and reports wall and CPU time, calls per second and peak memory.
+``--calls-scale 0.1`` runs it at 1/10 (agents and calls) and extrapolates the time to full scale,
+clearly labelled.
 
 Run: ``.venv/bin/python benchmarks/simulate.py [--quick]`` or ``... --national [--calls-scale 0.1]``.
 Targets: national day ≤ 180 s on one core, ≤ 2 GB.
@@ -287,12 +290,111 @@ def national_scenario(scale: float, seed: int = 7) -> tuple[dict[str, Any], dict
     return data, summary
 
 
-def national(scale: float, seed: int) -> dict[str, Any]:
+def sector_scenario(scale: float, seed: int = 7) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The national day as the sector is built: 2,000 centers, each with its own queues and agents.
+
+    The Dutch sector is 2,000 centers with 75,000 seats; an agent answers for their own center. Each
+    center here has two skills and three queues (general a, general b, specialist a >= 5); its
+    agents have skill a, or a and b. Volumes per center are lognormal; staffing per center follows its
+    load with staggered 6-hour shifts, scaled to 75,000 agents in all.
+    """
+    rng = random.Random(seed)
+    centers = max(1, round(2000 * scale))
+    calls = 3_850_000 * scale
+    target_agents = round(75_000 * scale)
+    handle, patience = 300.0, 120.0
+    profile = [p / sum(HOURLY_PROFILE) for p in HOURLY_PROFILE]
+    weights = [rng.lognormvariate(0, 0.8) for _ in range(centers)]
+    weights = [w / sum(weights) for w in weights]
+    queues: list[dict[str, Any]] = []
+    arrivals: list[dict[str, Any]] = []
+    starts: list[list[float]] = []
+    for c in range(centers):
+        a, b = f"c{c:04d}a", f"c{c:04d}b"
+        split = (("qa", f"{a} >= 1", 0.6), ("qb", f"{b} >= 1", 0.3), ("qs", f"{a} >= 5", 0.1))
+        for name, requires, share in split:
+            qid = f"c{c:04d}{name}"
+            queues.append(
+                {
+                    "id": qid,
+                    "requires": requires,
+                    "service_level": {"target": 0.8, "threshold": "20s"},
+                    "handle_time": {"dist": "exponential", "mean": f"{handle:g}s"},
+                    "patience": {"dist": "exponential", "mean": f"{patience:g}s"},
+                }
+            )
+            per_day = calls * weights[c] * share
+            arrivals.append(
+                {
+                    "queue": qid,
+                    "profile": [
+                        {"start": f"{8 + h:02d}:00", "rate": round(per_day * profile[h], 4)}
+                        for h in range(12)
+                    ],
+                }
+            )
+        need = [calls * weights[c] * p * handle / 3600 for p in profile]
+        st = [0.0] * 12
+        for h in range(12):
+            active = sum(st[max(0, h - SHIFT_HOURS + 1) : h])
+            st[h] = max(0.0, need[h] - active)
+        starts.append(st)
+    factor = target_agents / sum(map(sum, starts))
+    cells = [(c, h, starts[c][h] * factor) for c in range(centers) for h in range(12)]
+    counts = {(c, h): math.floor(x) for c, h, x in cells}
+    short = target_agents - sum(counts.values())
+    for c, h, _ in sorted(cells, key=lambda x: x[2] - math.floor(x[2]), reverse=True)[:short]:
+        counts[(c, h)] += 1
+    agents: list[dict[str, Any]] = []
+    for (c, h), n in counts.items():
+        if n <= 0:
+            continue
+        both = n // 2
+        for part, m in (("a", n - both), ("ab", both)):
+            if m <= 0:
+                continue
+            skills = {f"c{c:04d}a": rng.randint(3, 10)}
+            if part == "ab":
+                skills[f"c{c:04d}b"] = rng.randint(1, 10)
+            agents.append(
+                {
+                    "id": f"c{c:04d}h{8 + h:02d}{part}",
+                    "count": m,
+                    "team": f"c{c:04d}",
+                    "skills": skills,
+                    "shift": {"start": f"{8 + h:02d}:00", "end": f"{min(20, 8 + h + SHIFT_HOURS):02d}:00"},
+                }
+            )
+    data = {
+        "name": f"national day, sector of {centers} centers ({scale:g} scale)",
+        "start": "2026-03-03T08:00",
+        "duration": "12h",
+        "timezone": "Europe/Amsterdam",
+        "interval": "15m",
+        "seed": seed,
+        "drain": "1h",
+        "queues": queues,
+        "agents": agents,
+        "arrivals": arrivals,
+    }
+    staffed_hours = sum(n * min(SHIFT_HOURS, 12 - h) for (c, h), n in counts.items())
+    summary = {
+        "agents": sum(counts.values()),
+        "queues": len(queues),
+        "centers": centers,
+        "expected_calls": round(calls),
+        "staffed_agent_hours": staffed_hours,
+        "offered_erlang_hours": round(calls * handle / 3600),
+    }
+    return data, summary
+
+
+def national(scale: float, seed: int, structure: str = "sector") -> dict[str, Any]:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     t_build = time.perf_counter()
-    data, summary = national_scenario(scale)
+    data, summary = (sector_scenario if structure == "sector" else national_scenario)(scale)
     scenario = scenario_from_dict(data, source="<national>")
     build_seconds = time.perf_counter() - t_build
     console = Console(stderr=True)
@@ -311,13 +413,14 @@ def national(scale: float, seed: int) -> dict[str, Any]:
             bar.update(task, completed=fraction)
 
         wall, cpu = time.perf_counter(), time.process_time()
-        result = run_scenario(scenario, seed, progress=progress, detail=True)
+        result = run_scenario(scenario, seed, progress=progress, detail=False)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     totals = result.totals
     calls = totals["offered"]
     out: dict[str, Any] = {
         "benchmark": "simulate-national",
+        "national_structure": structure,
         "national_scale": scale,
         "national_agents": summary["agents"],
         "national_queues": summary["queues"],
@@ -361,12 +464,19 @@ def main() -> None:
         help="scale the calls: the Erlang A horizon (105 h × scale), or the national day's calls and agents",
     )
     parser.add_argument("--national", action="store_true", help="run the national-scale day (only)")
+    parser.add_argument(
+        "--structure",
+        choices=("sector", "pooled"),
+        default="sector",
+        help="national day as 2,000 centers with their own queues (sector, default) or as one "
+        "multi-skill pool of 500 queues in 50 skill groups (pooled)",
+    )
     parser.add_argument("--quick", action="store_true", help="Erlang A over ~11 h (~20,000 calls)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per model; the best CPU time counts")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if args.national:
-        print(json.dumps(national(args.calls_scale, args.seed), indent=1))
+        print(json.dumps(national(args.calls_scale, args.seed, args.structure), indent=1))
         return
     hours = (11.0 if args.quick else 105.0) * args.calls_scale
     print(json.dumps(compare(hours, args.repeat, args.seed), indent=1))

@@ -178,13 +178,22 @@ def test_decoding_errors(type_name: str, payload: Any, message: str) -> None:
             "AgentAdded.config.capacity",
         ),
         (("not", "an", "event"), "not a centrale event type"),
-        (AgentAdded("not a config"), "must be an AgentConfig"),  # type: ignore[arg-type]
     ],
 )
 def test_encoding_errors(event: Any, message: str) -> None:
     with pytest.raises(CodecError) as info:
         codec.encode(event)
     assert message in str(info.value)
+
+
+def test_agent_added_needs_an_agent_config() -> None:
+    """The compiled event refuses a wrong type when built; a pure-Python one is refused by the codec."""
+    try:
+        event = AgentAdded("not a config")  # type: ignore[arg-type]
+    except TypeError:
+        return
+    with pytest.raises(CodecError, match="must be an AgentConfig"):
+        codec.encode(event)
 
 
 def test_from_json_errors() -> None:

@@ -1,6 +1,7 @@
 """Events to and from JSON: the type name plus the event's fields.
 
-Every event in :mod:`centrale.core.events` is a record (named, read-only fields) of JSON-friendly values; ``AgentAdded``
+Every event in :mod:`centrale.core.events` is a record (named, read-only fields) of JSON-friendly
+values; ``AgentAdded``
 carries an :class:`~centrale.core.config.AgentConfig` dataclass, encoded as an object of its fields.
 The stored form is ``(type, payload)`` — the event table has a ``type`` column and a ``payload``
 column — and :func:`to_json` / :func:`from_json` give the same thing as one JSON object
