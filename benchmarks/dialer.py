@@ -11,8 +11,9 @@ predictive policy — over ``--seeds`` seeds and prints one JSON document::
 
 Values are means over seeds; ``abandon_rate_overall_max`` and ``abandon_rate_worst_window_max``
 are the maxima over seeds of a run's overall rate (the UK measure for a shift inside one 24-hour
-window) and of its worst sliding 1-hour window. ``--quick`` runs a reduced set (20 agents, 1 hour, 2 seeds) in well
-under a minute. Run it as ``python benchmarks/dialer.py [--quick] [--seeds 5] [--workers 2]``.
+window) and of its worst sliding 1-hour window. ``--quick`` runs a reduced set (20 agents,
+1 hour, 2 seeds) in well under a minute. Run it as
+``python benchmarks/dialer.py [--quick] [--seeds 5] [--workers 2]``.
 """
 
 from __future__ import annotations

@@ -367,6 +367,7 @@ def sector_scenario(scale: float, seed: int = 7) -> tuple[dict[str, Any], dict[s
             )
     data = {
         "name": f"national day, sector of {centers} centers ({scale:g} scale)",
+        "skills": [f"c{c:04d}{k}" for c in range(centers) for k in "ab"],
         "start": "2026-03-03T08:00",
         "duration": "12h",
         "timezone": "Europe/Amsterdam",

@@ -4,8 +4,11 @@ and the error messages for expressions that cannot work."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from centrale.core.errors import ConfigError
 from centrale.core.expressions import parse
@@ -155,3 +158,37 @@ def test_error_names_the_column() -> None:
     with pytest.raises(ConfigError) as info:
         parse("sales >= 1 and agent.salary > 5")
     assert "(column 16)" in info.value.message
+
+
+NEEDS_CASES = [
+    ("sales >= 3 and nl >= 1", {"sales"}),
+    ("sales >= 1 or en >= 2", {"sales", "en"}),
+    ("sales > 0", {"sales"}),
+    ("sales == 4", {"sales"}),
+    ("not sales >= 1", None),
+    ("sales == 0", None),
+    ("sales >= 0", None),
+    ("true", None),
+    ("skill[task.language] >= 5", None),
+    ("agent.site == 'x' or sales >= 2", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), NEEDS_CASES)
+def test_needs_one_of_names_a_skill_every_match_has(text: str, expected: set[str] | None) -> None:
+    assert parse(text).needs_one_of == (None if expected is None else frozenset(expected))
+
+
+@given(
+    skills=st.dictionaries(st.sampled_from(["sales", "nl", "en"]), st.integers(0, 10), max_size=3),
+    case=st.sampled_from([t for t, _ in NEEDS_CASES]),
+    language=st.sampled_from(["nl", "en"]),
+)
+def test_an_agent_without_those_skills_never_matches(
+    skills: dict[str, int], case: str, language: str
+) -> None:
+    """Routing skips agents without one of `needs_one_of`: that must never skip a real match."""
+    expr = parse(case)
+    agent = SimpleNamespace(skills=skills, id="a", team="t", site="x", account="acme")
+    if expr.matches(agent, {"language": language}) and expr.needs_one_of is not None:
+        assert any(skills.get(s, 0) > 0 for s in expr.needs_one_of)

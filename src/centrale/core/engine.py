@@ -203,6 +203,7 @@ class Engine:
         self.targets: dict[tuple[Any, ...], Target] = {}
         self.pools: dict[tuple[Any, ...], Pool] = {}
         self._profiles: dict[tuple[Any, ...], list[Agent]] = {}  # profile → agents with it
+        self._skill_profiles: dict[str, dict[tuple[Any, ...], list[Agent]]] = {}  # skill → profiles
         self.dispositions = {d.code: d for d in config.dispositions}
         self.stats = Stats(
             config.interval_seconds,
@@ -360,13 +361,22 @@ class Engine:
             idle_since=now,
         )
         agent.profile = _profile(agent)
-        self._profiles.setdefault(agent.profile, []).append(agent)
+        self._index_profile(agent)
         self.agents[agent.id] = agent
         for pool in self.pools.values():
             if agent.capacity.get(pool.channel, 0) > 0 and pool.matches(agent):
                 pool.members.append(agent)
                 agent.pools.setdefault(pool.channel, []).append(pool)
         return agent
+
+    def _index_profile(self, agent: Agent) -> None:
+        group = self._profiles.get(agent.profile)
+        if group is None:
+            group = self._profiles[agent.profile] = []
+            for skill, level in agent.skills.items():
+                if level > 0:
+                    self._skill_profiles.setdefault(skill, {})[agent.profile] = group
+        group.append(agent)
 
     def _on_agent_added(self, ev: AgentAdded, now: float, out: list[Command]) -> None:
         self._add_agent(ev.config, now)
@@ -379,7 +389,7 @@ class Engine:
         self._profiles[agent.profile].remove(agent)
         agent.skills = dict(ev.skills)
         agent.profile = _profile(agent)
-        self._profiles.setdefault(agent.profile, []).append(agent)
+        self._index_profile(agent)
         for pools in agent.pools.values():
             for pool in pools:
                 pool.members.remove(agent)
@@ -544,8 +554,16 @@ class Engine:
         # One pass when a pool first appears; afterwards agents carry the list. The requirement is
         # evaluated once per distinct profile (skills, team, site, account): large centers have
         # thousands of agents but far fewer profiles. Only a requirement on agent.id needs each agent.
+        needs = [e.needs_one_of for e in exprs]
         if any("id" in e.agent_fields for e in exprs):
             candidates: Iterable[list[Agent]] = ([a] for a in self.agents.values())
+        elif all(n is not None for n in needs):
+            # Only profiles with one of the skills the requirement needs can match.
+            groups: dict[tuple[Any, ...], list[Agent]] = {}
+            for n in needs:
+                for skill in n or ():
+                    groups.update(self._skill_profiles.get(skill, {}))
+            candidates = groups.values()
         else:
             candidates = self._profiles.values()
         for group in candidates:

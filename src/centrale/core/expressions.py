@@ -59,6 +59,11 @@ class Expression:
     dynamic_skills: bool
     agent_fields: frozenset[str]
     """Agent fields (``agent.X``) the expression reads."""
+    needs_one_of: frozenset[str] | None
+    """Skills of which a matching agent must have at least one (level > 0), when that can be seen
+    from the expression alone (``sales >= 3 and nl >= 1`` → {sales}); None when it cannot
+    (``not sales >= 1``, ``true``, ``skill[task.language] >= 5``). Lets routing skip agents that
+    cannot match without evaluating the expression for each of them."""
     _evaluate: Evaluator = field(repr=False, compare=False)
 
     def matches(self, agent: AgentView, task: Mapping[str, Any]) -> bool:
@@ -118,8 +123,37 @@ def parse(text: str, *, known_skills: frozenset[str] | None = None, where: str =
         task_attributes=tuple(sorted(compiler.task_attributes)),
         dynamic_skills=compiler.dynamic_skills,
         agent_fields=frozenset(compiler.agent_fields),
+        needs_one_of=_needs_one_of(tree.body),
         _evaluate=evaluate,
     )
+
+
+def _needs_one_of(node: ast.expr) -> frozenset[str] | None:
+    """A set of skills one of which every matching agent has (see `Expression.needs_one_of`)."""
+    if isinstance(node, ast.BoolOp):
+        parts = [_needs_one_of(v) for v in node.values]
+        if isinstance(node.op, ast.And):
+            known = [p for p in parts if p is not None]
+            return min(known, key=len) if known else None  # any conjunct will do: the narrowest
+        if any(p is None for p in parts):
+            return None
+        return frozenset().union(*(p for p in parts if p is not None))
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        left, op, right = node.left, node.ops[0], node.comparators[0]
+        if isinstance(left, ast.Name) and isinstance(right, ast.Constant):
+            value = right.value
+            # An agent without the skill has level 0: it fails `s >= 1`, `s > 0`, `s == 3`.
+            if (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and (
+                    (isinstance(op, ast.GtE) and value > 0)
+                    or (isinstance(op, ast.Gt) and value >= 0)
+                    or (isinstance(op, ast.Eq) and value != 0)
+                )
+            ):
+                return frozenset({left.id})
+    return None
 
 
 class _Compiler:

@@ -143,8 +143,8 @@ class World:
                     self.kernel.schedule(be, self._break_end, agent.config.id)
                 if math.isfinite(shift.end):
                     self.kernel.schedule(shift.end, self._shift_end, agent.config.id)
-        for stream in sc.arrivals:
-            _ArrivalProcess(self, stream).start()
+        for index, stream in enumerate(sc.arrivals):
+            _ArrivalProcess(self, stream, index).start()
 
     # --- agents' days ---------------------------------------------------------------------------
     def _shift_start(self, agent_id: str) -> None:
@@ -281,18 +281,14 @@ class World:
             self.send(WrapUpCompleted(iid, code))
 
 
-def id_of(stream: ArrivalStream, world: World) -> int:
-    """The position of a stream in the scenario: names its random stream stably."""
-    return world.scenario.arrivals.index(stream)
-
-
 class _ArrivalProcess:
     """One stream of arrivals; keeps exactly one future arrival on the kernel."""
 
-    def __init__(self, world: World, stream: ArrivalStream) -> None:
+    def __init__(self, world: World, stream: ArrivalStream, index: int) -> None:
         self.world = world
         self.stream = stream
-        self.rng = random.Random(f"{world.seed}/arrivals/{stream.queue}/{id_of(stream, world)}")
+        # Named by the stream's position in the scenario, so its random numbers stay its own.
+        self.rng = random.Random(f"{world.seed}/arrivals/{stream.queue}/{index}")
         self.queue = stream.queue
         mix = stream.attributes if stream.attributes is not None else world.queues[stream.queue].attributes
         self.attributes = mix
