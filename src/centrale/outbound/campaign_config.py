@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -50,6 +49,7 @@ from centrale.outbound.settings import CampaignCompliance, DialingMode, campaign
 from centrale.outbound.survey import AgentlessPlan, Survey, SurveyQuestion
 from centrale.outbound.targets import Targets
 from centrale.units import parse_duration
+from centrale.validation import keys_at
 
 
 class CampaignMode(StrEnum):
@@ -373,28 +373,9 @@ def _from_validation(exc: ValidationError, source: str) -> CampaignConfigError:
     return CampaignConfigError(source, _loc(loc), problem)
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
 def _keys_at(loc: tuple[Any, ...]) -> list[str]:
     """The keys allowed at a place in the file (to suggest a correction for a typo)."""
-    model: type[BaseModel] = _SettingsSpec
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        info = model.model_fields.get(str(part))
-        inner = None if info is None else _model_in(info.annotation)
-        if inner is None:
-            break
-        model = inner
-    return [info.alias or name for name, info in model.model_fields.items()]
+    return keys_at(_SettingsSpec, loc)
 
 
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import difflib
 import math
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -49,6 +48,7 @@ from centrale.sim.distributions import (
     empirical,
 )
 from centrale.units import parse_duration, parse_rate_per_hour
+from centrale.validation import keys_at
 
 CHANNELS = ("voice", "chat", "email", "social")
 
@@ -361,29 +361,9 @@ def scenario_from_dict(
     return _Builder(spec, source, base_dir or Path(".")).build()
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The scenario model inside a field's type (``list[QueueSpec]``, ``HoursSpec | None``), if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
 def _keys_at(loc: tuple[Any, ...]) -> list[str]:
     """The keys allowed at a place in the scenario (to suggest a correction for a typo)."""
-    model: type[BaseModel] = ScenarioSpec
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field_info = model.model_fields.get(str(part))
-        inner = None if field_info is None else _model_in(field_info.annotation)
-        if inner is None:
-            break
-        model = inner
-    return list(model.model_fields)
+    return keys_at(ScenarioSpec, loc)
 
 
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
