@@ -192,6 +192,25 @@ MIN_LEVEL = (1, 1, 2, 2, 3, 3, 4, 4, 5, 5)  # minimum proficiency of the 10 queu
 SHIFT_HOURS = 6
 
 
+def staff_by_start_hour(need: list[list[float]], target_agents: int) -> dict[tuple[int, int], int]:
+    """Agents starting a shift per (unit, hour): a greedy cover of each unit's Erlangs per hour with
+    staggered `SHIFT_HOURS` shifts, scaled and rounded (largest remainders) to `target_agents`."""
+    starts: list[list[float]] = []
+    for hourly in need:
+        st = [0.0] * len(hourly)
+        for h in range(len(hourly)):
+            active = sum(st[max(0, h - SHIFT_HOURS + 1) : h])
+            st[h] = max(0.0, hourly[h] - active)
+        starts.append(st)
+    factor = target_agents / sum(map(sum, starts))
+    cells = [(u, h, x * factor) for u, st in enumerate(starts) for h, x in enumerate(st)]
+    counts = {(u, h): math.floor(x) for u, h, x in cells}
+    short = target_agents - sum(counts.values())
+    for u, h, _ in sorted(cells, key=lambda c: c[2] - math.floor(c[2]), reverse=True)[:short]:
+        counts[(u, h)] += 1
+    return counts
+
+
 def national_scenario(scale: float, seed: int = 7) -> tuple[dict[str, Any], dict[str, Any]]:
     """A generated national-scale day as a scenario dict, and a summary of what is in it."""
     rng = random.Random(seed)
@@ -227,22 +246,9 @@ def national_scenario(scale: float, seed: int = 7) -> tuple[dict[str, Any], dict
                     ],
                 }
             )
-    # Staffing: per group, staggered 6-hour shifts that follow the group's load (greedy cover),
-    # scaled so that the day has `target_agents` agents in all.
-    starts: list[list[float]] = []
-    for g in range(groups):
-        need = [calls * gw[g] * p * handle / 3600 for p in profile]  # Erlangs per hour
-        s = [0.0] * 12
-        for h in range(12):
-            active = sum(s[max(0, h - SHIFT_HOURS + 1) : h])
-            s[h] = max(0.0, need[h] - active)
-        starts.append(s)
-    factor = target_agents / sum(map(sum, starts))
-    cells = [(g, h, starts[g][h] * factor) for g in range(groups) for h in range(12)]
-    counts = {(g, h): math.floor(x) for g, h, x in cells}
-    short = target_agents - sum(counts.values())
-    for g, h, _ in sorted(cells, key=lambda c: c[2] - math.floor(c[2]), reverse=True)[:short]:
-        counts[(g, h)] += 1
+    # Staffing: per group, staggered 6-hour shifts that follow the group's load (Erlangs per hour).
+    need = [[calls * gw[g] * p * handle / 3600 for p in profile] for g in range(groups)]
+    counts = staff_by_start_hour(need, target_agents)
     agents: list[dict[str, Any]] = []
     for (g, h), n in counts.items():
         if n <= 0:
@@ -308,7 +314,6 @@ def sector_scenario(scale: float, seed: int = 7) -> tuple[dict[str, Any], dict[s
     weights = [w / sum(weights) for w in weights]
     queues: list[dict[str, Any]] = []
     arrivals: list[dict[str, Any]] = []
-    starts: list[list[float]] = []
     for c in range(centers):
         a, b = f"c{c:04d}a", f"c{c:04d}b"
         split = (("qa", f"{a} >= 1", 0.6), ("qb", f"{b} >= 1", 0.3), ("qs", f"{a} >= 5", 0.1))
@@ -333,18 +338,8 @@ def sector_scenario(scale: float, seed: int = 7) -> tuple[dict[str, Any], dict[s
                     ],
                 }
             )
-        need = [calls * weights[c] * p * handle / 3600 for p in profile]
-        st = [0.0] * 12
-        for h in range(12):
-            active = sum(st[max(0, h - SHIFT_HOURS + 1) : h])
-            st[h] = max(0.0, need[h] - active)
-        starts.append(st)
-    factor = target_agents / sum(map(sum, starts))
-    cells = [(c, h, starts[c][h] * factor) for c in range(centers) for h in range(12)]
-    counts = {(c, h): math.floor(x) for c, h, x in cells}
-    short = target_agents - sum(counts.values())
-    for c, h, _ in sorted(cells, key=lambda x: x[2] - math.floor(x[2]), reverse=True)[:short]:
-        counts[(c, h)] += 1
+    need = [[calls * weights[c] * p * handle / 3600 for p in profile] for c in range(centers)]
+    counts = staff_by_start_hour(need, target_agents)
     agents: list[dict[str, Any]] = []
     for (c, h), n in counts.items():
         if n <= 0:

@@ -7,9 +7,37 @@ unknown, the message suggests the keys allowed at that place; these helpers find
 from __future__ import annotations
 
 import typing
+from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel
+
+
+class FileProblem(Exception):
+    """A file that cannot be read as YAML: `where` (a line and column, or empty) and `problem`."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(problem)
+        self.where = where
+        self.problem = problem
+
+
+def read_yaml(path: Path) -> Any:
+    """The YAML document in `path`; raises :class:`FileProblem` saying what is wrong and where."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileProblem("", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileProblem("", f"cannot read the file: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise FileProblem(where, f"not valid YAML: {problem}") from None
 
 
 def model_in(annotation: Any) -> type[BaseModel] | None:

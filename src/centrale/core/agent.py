@@ -148,9 +148,6 @@ class Agent:
     pools: dict[str, list[Any]] = field(default_factory=dict)  # channel → matching routing pools
     profile: tuple[Any, ...] = ()  # what requirements can see of the agent; equal profiles match alike
 
-    def total_load(self) -> int:
-        return len(self.offered) + len(self.connected) + len(self.wrapping)
-
     def can_take(self, channel: str) -> bool:
         """Free capacity for `channel` now: READY, or BUSY with room for more digital work."""
         state = self.state

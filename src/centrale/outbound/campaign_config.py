@@ -22,7 +22,6 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from centrale.core.config import Disposition
@@ -49,7 +48,7 @@ from centrale.outbound.settings import CampaignCompliance, DialingMode, campaign
 from centrale.outbound.survey import AgentlessPlan, Survey, SurveyQuestion
 from centrale.outbound.targets import Targets
 from centrale.units import parse_duration
-from centrale.validation import keys_at
+from centrale.validation import FileProblem, keys_at, read_yaml
 
 
 class CampaignMode(StrEnum):
@@ -312,18 +311,9 @@ def load_campaign(path: str | os.PathLike[str]) -> CampaignSettings:
     p = Path(path)
     source = str(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CampaignConfigError(source, "", "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CampaignConfigError(source, "", f"cannot read the file: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CampaignConfigError(source, where, f"not valid YAML: {problem}") from None
+        data = read_yaml(p)
+    except FileProblem as exc:
+        raise CampaignConfigError(source, exc.where, exc.problem) from None
     return campaign_settings_from_dict(data, source=source, base_dir=p.parent)
 
 

@@ -36,9 +36,6 @@ class Kernel:
         self._seq += 1
         heapq.heappush(self._heap, (at, self._seq, callback, arg))
 
-    def peek(self) -> float | None:
-        return self._heap[0][0] if self._heap else None
-
     def _advance_to(self, at: float) -> None:
         self.now = at
 

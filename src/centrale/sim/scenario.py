@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from centrale.core.config import (
@@ -48,7 +47,7 @@ from centrale.sim.distributions import (
     empirical,
 )
 from centrale.units import parse_duration, parse_rate_per_hour
-from centrale.validation import keys_at
+from centrale.validation import FileProblem, keys_at, read_yaml
 
 CHANNELS = ("voice", "chat", "email", "social")
 
@@ -306,18 +305,9 @@ def load_scenario(path: str | Path) -> Scenario:
     p = Path(path)
     source = str(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(source, "", "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(source, "", f"cannot read the file: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(source, where, f"not valid YAML: {problem}") from None
+        data = read_yaml(p)
+    except FileProblem as exc:
+        raise ScenarioError(source, exc.where, exc.problem) from None
     if not isinstance(data, dict):
         raise ScenarioError(source, "", "a scenario must be a mapping (key: value) at the top level")
     return scenario_from_dict(data, source=source, base_dir=p.parent)
