@@ -68,13 +68,17 @@ class OpeningHours:
     closed_dates: frozenset[date] = frozenset()
     always_open: bool = False
 
-    def spans_for(self, day: date) -> list[tuple[float, float]]:
-        """Open spans of a local date as epoch seconds (DST handled by zoneinfo)."""
+    def spans_for(self, day: date, zone: ZoneInfo | None = None) -> list[tuple[float, float]]:
+        """Open spans of a local date as epoch seconds (DST handled by zoneinfo).
+
+        The engine passes the `zone` it resolved when it was built, so that handling an event never
+        loads time-zone data.
+        """
         if self.always_open:
             return [(-1e18, 1e18)]
         if day in self.closed_dates:
             return []
-        tz = ZoneInfo(self.timezone)
+        tz = zone if zone is not None else ZoneInfo(self.timezone)
         out = []
         for start, end in self.weekly.get(day.weekday(), ()):
             s = datetime.combine(day, start, tz).timestamp()

@@ -159,10 +159,13 @@ class _Queue:
         "step_priority",
         "step_target",
         "waiting",
+        "zone",
     )
 
     def __init__(self, config: QueueConfig, queues: dict[str, QueueConfig]) -> None:
         self.config = config
+        # Resolved once, here: handling an event must never load time-zone data.
+        self.zone = None if config.hours.always_open else ZoneInfo(config.hours.timezone)
         self.waiting: dict[str, Interaction] = {}
         self.open_cache: dict[date, list[tuple[float, float]]] = {}
         # The requirement in force at each escalation step: step k applies the first k steps.
@@ -686,12 +689,12 @@ class Engine:
         hours = q.config.hours
         if hours.always_open:
             return True  # most queues: no calendar work at all
-        today = datetime.fromtimestamp(now, ZoneInfo(hours.timezone)).date()
+        today = datetime.fromtimestamp(now, q.zone).date()
         # Yesterday's spans too: one that runs past midnight (22:00–02:00) is open at 01:00.
         for day in (today, today - timedelta(days=1)):
             spans = q.open_cache.get(day)
             if spans is None:
-                spans = q.open_cache[day] = hours.spans_for(day)
+                spans = q.open_cache[day] = hours.spans_for(day, q.zone)
             if any(s <= now < e for s, e in spans):
                 return True
         return False
