@@ -10,9 +10,11 @@ import click
 
 from centrale import __version__
 from centrale.cli.campaign import campaign
+from centrale.cli.demo import demo
 from centrale.cli.erlang import erlang
 from centrale.cli.lists import lists
 from centrale.cli.plan import plan
+from centrale.cli.serve import admin, serve
 from centrale.cli.simulate import simulate
 
 
@@ -27,6 +29,9 @@ cli.add_command(erlang)
 cli.add_command(plan)
 cli.add_command(lists)
 cli.add_command(campaign)
+cli.add_command(serve)
+cli.add_command(admin)
+cli.add_command(demo)
 
 
 def main() -> None:

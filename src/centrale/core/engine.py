@@ -17,19 +17,33 @@ cancel lazily.
 
 Routing lives in :mod:`centrale.core.routing`; the engine keeps the invariant that, after every
 event, no free agent is eligible for a waiting interaction of a channel it has room for.
+
+Configuration changes at run time are events as well (``AccountConfigured``, ``QueueConfigured``,
+``QueueRemoved``, ``DispositionConfigured``, ``DispositionRemoved``, ``AgentUpdated``,
+``AgentRemoved``), so the log rebuilds configuration and state alike. ``self.config`` stays the
+configuration the engine started from; what is in force now is ``accounts``, ``queues`` (each
+``_Queue.config``), ``dispositions`` and ``agents``. A queue's settings that do not decide who may
+take an interaction apply at once; a change to who may take it (requirement, channel, selection,
+escalation, account) waits until the queue has no open interaction, so an interaction never
+changes requirement under way — except that a queue escalating to another (``add_queue``) always
+uses that queue's requirement of the moment: its waiting interactions move to the new lines
+without losing their place.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import heapq
+import math
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from centrale.core import errors
+from centrale.core.agent import CHANNELS, VOICE, Agent, AgentState, AgentTrigger
 from centrale.core.agent import TRANSITIONS as AGENT_TRANSITIONS
-from centrale.core.agent import VOICE, Agent, AgentState, AgentTrigger
 from centrale.core.agent import next_state as agent_next
 from centrale.core.commands import (
     AgentStateChanged,
@@ -47,6 +61,7 @@ from centrale.core.commands import (
     WrapUpStarted,
 )
 from centrale.core.config import (
+    Account,
     AgentConfig,
     AgentSelection,
     EngineConfig,
@@ -55,17 +70,22 @@ from centrale.core.config import (
     QueueConfig,
     WrapUpMode,
 )
-from centrale.core.errors import DomainError
+from centrale.core.errors import ConfigError, DomainError
 from centrale.core.eventlog import EventLog
 from centrale.core.events import (
+    AccountConfigured,
     AgentAdded,
     AgentLoggedIn,
     AgentLoggedOut,
     AgentNotReady,
     AgentReady,
+    AgentRemoved,
     AgentSkillsChanged,
+    AgentUpdated,
     CallbackAccepted,
     CustomerAbandoned,
+    DispositionConfigured,
+    DispositionRemoved,
     DispositionSet,
     Event,
     HoldEnded,
@@ -74,6 +94,8 @@ from centrale.core.events import (
     InteractionEnded,
     OfferAccepted,
     OfferRejected,
+    QueueConfigured,
+    QueueRemoved,
     TimerFired,
     TransferToAgent,
     TransferToQueue,
@@ -142,13 +164,38 @@ def _local_midnight_origin(timezone: str) -> float:
     return midnight - 86400 if midnight > 43200 else midnight
 
 
+# QueueConfig fields that decide who may take a queue's interactions: changed only while the queue
+# has no open interaction. Every other field applies at once.
+_ROUTING_FIELDS: Final = ("account", "channel", "requires", "agent_selection", "escalation")
+_DIRECTIONS: Final = ("inbound", "outbound")
+
+
+def _plain(value: Any) -> Any:
+    """A comparable, container-neutral picture of a configuration value (for `Engine.snapshot`):
+    expressions by their text, enums by value, dataclasses as tuples of their fields, mappings and
+    sets sorted, lists and tuples alike."""
+    if isinstance(value, Expression):
+        return value.text
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return tuple(_plain(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if isinstance(value, Mapping):
+        return tuple(sorted(((k, _plain(v)) for k, v in value.items()), key=repr))
+    if isinstance(value, frozenset | set):
+        return tuple(sorted((_plain(v) for v in value), key=repr))
+    if isinstance(value, list | tuple):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
 def _profile(agent: Agent) -> tuple[Any, ...]:
     """What a requirement can see of an agent besides its id: agents with equal profiles match alike."""
     return (tuple(sorted(agent.skills.items())), agent.team, agent.site, agent.account)
 
 
 class _Queue:
-    """A queue's configuration plus what the engine derives from it once."""
+    """A queue's configuration plus what the engine derives from it (again when it changes)."""
 
     __slots__ = (
         "config",
@@ -162,17 +209,41 @@ class _Queue:
         "zone",
     )
 
-    def __init__(self, config: QueueConfig, queues: dict[str, QueueConfig]) -> None:
-        self.config = config
-        # Resolved once, here: handling an event must never load time-zone data.
-        self.zone = None if config.hours.always_open else ZoneInfo(config.hours.timezone)
+    config: QueueConfig
+    zone: ZoneInfo | None
+    open_cache: dict[date, list[tuple[float, float]]]
+    step_exprs: list[tuple[Expression, ...]]
+    step_priority: list[int | None]
+    step_key: list[int]
+    step_bound: list[bool]
+    step_target: list[Target | None]
+
+    def __init__(self, config: QueueConfig, queues: Mapping[str, QueueConfig]) -> None:
         self.waiting: dict[str, Interaction] = {}
-        self.open_cache: dict[date, list[tuple[float, float]]] = {}
+        self.zone = None
+        self.open_cache = {}
+        self.configure(config, queues, None)
+
+    def configure(
+        self, config: QueueConfig, queues: Mapping[str, QueueConfig], old: QueueConfig | None
+    ) -> None:
+        """Derive what routing needs from `config` (`queues`: every queue's configuration, for
+        escalation to another queue; `old`: the configuration it replaces, if any)."""
+        self.config = config
+        if old is None or old.hours != config.hours:
+            # Resolved here, when the queue is configured: handling any other event must never
+            # load time-zone data.
+            hours = config.hours
+            if hours.always_open:
+                self.zone = None
+            elif self.zone is None or self.zone.key != hours.timezone:
+                self.zone = ZoneInfo(hours.timezone)
+            self.open_cache = {}
         # The requirement in force at each escalation step: step k applies the first k steps.
         exprs: tuple[Expression, ...] = (config.requires,)
-        self.step_exprs: list[tuple[Expression, ...]] = [exprs]
+        self.step_exprs = [exprs]
         prio: int | None = None
-        self.step_priority: list[int | None] = [None]
+        self.step_priority = [None]
         for step in config.escalation:
             if step.action is EscalationAction.REQUIRE and step.requires is not None:
                 exprs = (step.requires,)
@@ -186,7 +257,13 @@ class _Queue:
         # attribute have one target per step, looked up without building a key.
         self.step_key = [self.step_exprs.index(e) for e in self.step_exprs]
         self.step_bound = [any(x.task_attributes for x in e) for e in self.step_exprs]
-        self.step_target: list[Target | None] = [None] * len(self.step_exprs)
+        self.step_target = [None] * len(self.step_exprs)
+
+    def escalates_to(self, queue: str) -> bool:
+        """Whether an escalation step adds the agents of `queue` (another queue or this one)."""
+        return any(
+            s.action is EscalationAction.ADD_QUEUE and s.queue == queue for s in self.config.escalation
+        )
 
 
 class Engine:
@@ -207,6 +284,7 @@ class Engine:
         self.pools: dict[tuple[Any, ...], Pool] = {}
         self._profiles: dict[tuple[Any, ...], list[Agent]] = {}  # profile → agents with it
         self._skill_profiles: dict[str, dict[tuple[Any, ...], list[Agent]]] = {}  # skill → profiles
+        self.accounts: dict[str, Account] = {a.id: a for a in config.accounts}
         self.dispositions = {d.code: d for d in config.dispositions}
         self.stats = Stats(
             config.interval_seconds,
@@ -244,6 +322,13 @@ class Engine:
             AgentAdded: self._on_agent_added,
             AgentSkillsChanged: self._on_skills_changed,
             TimerFired: self._on_timer,
+            AccountConfigured: self._on_account_configured,
+            QueueConfigured: self._on_queue_configured,
+            QueueRemoved: self._on_queue_removed,
+            DispositionConfigured: self._on_disposition_configured,
+            DispositionRemoved: self._on_disposition_removed,
+            AgentUpdated: self._on_agent_updated,
+            AgentRemoved: self._on_agent_removed,
         }
         for agent_config in config.agents:
             self._add_agent(agent_config, 0.0)
@@ -391,6 +476,11 @@ class Engine:
                 raise DomainError(errors.INVALID_SKILL, f"proficiency of {skill} must be 0–10, got {level}")
         self._profiles[agent.profile].remove(agent)
         agent.skills = dict(ev.skills)
+        self._reindex(agent, now, out)
+
+    def _reindex(self, agent: Agent, now: float, out: list[Command]) -> None:
+        """The agent's profile changed (skills, team, site, account, capacity; it has already left
+        its old profile group): index it again, find its pools anew, and give it waiting work."""
         agent.profile = _profile(agent)
         self._index_profile(agent)
         for pools in agent.pools.values():
@@ -1158,6 +1248,336 @@ class Engine:
             step=keep_step,
         )
 
+    # === configuration at run time ===============================================================
+    # Each handler checks the whole change first and raises before touching anything; then applies
+    # it and restores the routing invariant (no free agent eligible for waiting work).
+
+    def _on_account_configured(self, ev: AccountConfigured, now: float, out: list[Command]) -> None:
+        account = ev.account
+        if not isinstance(account.id, str) or not account.id:
+            raise ConfigError("an account needs an id", where="account.id")
+        self.accounts[account.id] = account
+
+    def _on_disposition_configured(self, ev: DispositionConfigured, now: float, out: list[Command]) -> None:
+        d = ev.disposition
+        if not isinstance(d.code, str) or not d.code:
+            raise ConfigError("a disposition needs a code", where="disposition.code")
+        if d.account is not None and d.account not in self.accounts:
+            raise ConfigError(
+                f"disposition {d.code}: unknown account {d.account!r}",
+                where="disposition.account",
+                disposition=d.code,
+            )
+        self.dispositions[d.code] = d
+
+    def _on_disposition_removed(self, ev: DispositionRemoved, now: float, out: list[Command]) -> None:
+        code = ev.code
+        if code not in self.dispositions:
+            raise DomainError(errors.UNKNOWN_DISPOSITION, f"unknown disposition {code!r}", disposition=code)
+        for q in self.queues.values():
+            qc = q.config
+            if qc.dispositions is not None and code in qc.dispositions:
+                raise DomainError(
+                    errors.DISPOSITION_IN_USE,
+                    f"disposition {code!r} is offered by queue {qc.id}",
+                    disposition=code,
+                    queue=qc.id,
+                )
+            if qc.require_disposition and qc.dispositions is None and len(self.dispositions) == 1:
+                raise DomainError(
+                    errors.DISPOSITION_IN_USE,
+                    f"disposition {code!r} is the last one, and queue {qc.id} requires a disposition",
+                    disposition=code,
+                    queue=qc.id,
+                )
+        del self.dispositions[code]
+
+    def _check_queue_config(self, qc: QueueConfig) -> None:
+        """Refuse (ConfigError, `config.invalid`) a queue configuration that cannot work, with the
+        checks of the scenario builder (sim/scenario.py) plus what pydantic checks there."""
+
+        def fail(where: str, problem: str) -> ConfigError:
+            return ConfigError(f"queue {qc.id}: {where}: {problem}", where=where, queue=qc.id)
+
+        if not isinstance(qc.id, str) or not qc.id:
+            raise ConfigError("a queue needs an id", where="id")
+        if qc.account not in self.accounts:
+            raise fail("account", f"unknown account {qc.account!r}")
+        if qc.channel not in CHANNELS:
+            raise fail("channel", f"unknown channel {qc.channel!r} (use {', '.join(CHANNELS)})")
+        if qc.direction not in _DIRECTIONS:
+            raise fail("direction", f"expected inbound or outbound, got {qc.direction!r}")
+        self._check_expression(qc.requires, "requires", fail)
+        for name, value, low, strict in (
+            ("sl_threshold", qc.sl_threshold, 0.0, False),
+            ("short_abandon", qc.short_abandon, 0.0, False),
+            ("offer_timeout", qc.offer_timeout, 0.0, True),
+            ("max_wait", qc.max_wait, 0.0, True),
+            ("max_length", qc.max_length, 0.0, False),
+            ("wrap_up.seconds", qc.wrap_up.seconds, 0.0, False),
+        ):
+            if value is None:  # max_wait, max_length: no limit
+                continue
+            if (
+                not isinstance(value, int | float)
+                or isinstance(value, bool)
+                or not math.isfinite(value)
+                or value < low
+                or (strict and value <= low)
+            ):
+                kind = "positive" if strict else "non-negative"
+                raise fail(name, f"must be a {kind} number, got {value!r}")
+        if qc.max_length is not None and not isinstance(qc.max_length, int):
+            raise fail("max_length", f"must be a whole number, got {qc.max_length!r}")
+        if not isinstance(qc.sl_target, int | float) or not 0.0 <= qc.sl_target <= 1.0:
+            raise fail("sl_target", f"must be between 0 and 1, got {qc.sl_target!r}")
+        if not isinstance(qc.priority, int) or isinstance(qc.priority, bool):
+            raise fail("priority", f"must be a whole number, got {qc.priority!r}")
+        self._check_hours(qc, fail)
+        previous = -1.0
+        for i, st in enumerate(qc.escalation):
+            where = f"escalation[{i}]"
+            if not isinstance(st.after, int | float) or not math.isfinite(st.after) or st.after < 0:
+                raise fail(where + ".after", f"must be a non-negative number, got {st.after!r}")
+            if st.after <= previous:
+                raise fail(where + ".after", "escalation steps must come in increasing order of 'after'")
+            previous = st.after
+            if st.action is EscalationAction.REQUIRE:
+                if st.requires is None:
+                    raise fail(where + ".requires", "a 'require' step needs a requirement")
+                self._check_expression(st.requires, where + ".requires", fail)
+            elif st.action is EscalationAction.ADD_QUEUE:
+                # Naming the queue itself is allowed: after a narrower 'require' step it brings the
+                # queue's own requirement back in.
+                if st.queue is None or (st.queue != qc.id and st.queue not in self.queues):
+                    raise fail(where + ".queue", f"unknown queue {st.queue!r}")
+            elif st.action is EscalationAction.PRIORITY and (
+                not isinstance(st.priority, int) or isinstance(st.priority, bool)
+            ):
+                raise fail(where + ".priority", "a 'priority' step needs a whole-number priority")
+        if qc.overflow_to is not None:
+            if qc.overflow_to == qc.id:
+                raise fail("overflow_to", "a queue cannot overflow to itself")
+            if qc.overflow_to not in self.queues:
+                raise fail("overflow_to", f"unknown queue {qc.overflow_to!r}")
+        if qc.dispositions is not None:
+            for code in sorted(qc.dispositions):
+                if code not in self.dispositions:
+                    raise fail("dispositions", f"unknown disposition {code!r}")
+        if qc.require_disposition and not (self.dispositions if qc.dispositions is None else qc.dispositions):
+            raise fail("require_disposition", "the queue requires a disposition but none is defined")
+
+    def _check_expression(self, expr: Any, where: str, fail: Callable[[str, str], ConfigError]) -> None:
+        if not isinstance(expr, Expression):
+            raise fail(where, f"expected a parsed expression, got {type(expr).__name__}")
+        known = self.config.skills
+        if known:  # skills declared: as in a scenario, a requirement may only name those
+            unknown = sorted(expr.skills - known)
+            if unknown:
+                raise fail(where, f"expression {expr.text!r} names unknown skill(s) {', '.join(unknown)}")
+
+    def _check_hours(self, qc: QueueConfig, fail: Callable[[str, str], ConfigError]) -> None:
+        hours = qc.hours
+        if hours.always_open:
+            return
+        try:
+            ZoneInfo(hours.timezone)
+        except (KeyError, ValueError, TypeError, OSError):
+            raise fail("hours.timezone", f"unknown time zone {hours.timezone!r}") from None
+        for day, spans in hours.weekly.items():
+            if not isinstance(day, int) or isinstance(day, bool) or not 0 <= day <= 6:
+                raise fail("hours.weekly", f"weekdays are 0 (Monday) to 6, got {day!r}")
+            for span in spans:
+                if (
+                    not isinstance(span, tuple | list)
+                    or len(span) != 2
+                    or not all(isinstance(t, time) and t.tzinfo is None for t in span)
+                ):
+                    raise fail(f"hours.weekly.{day}", f"expected (start, end) local times, got {span!r}")
+        for d in hours.closed_dates:
+            if not isinstance(d, date) or isinstance(d, datetime):
+                raise fail("hours.closed_dates", f"expected dates, got {d!r}")
+
+    def _open_in(self, queue: str) -> list[str]:
+        """The open interactions of a queue (waiting, offered, connected, held or in wrap-up)."""
+        return sorted(ix.id for ix in self.interactions.values() if ix.queue == queue)
+
+    def _on_queue_configured(self, ev: QueueConfigured, now: float, out: list[Command]) -> None:
+        qc = ev.config
+        self._check_queue_config(qc)
+        q = self.queues.get(qc.id)
+        configs = {k: v.config for k, v in self.queues.items()}
+        configs[qc.id] = qc
+        if q is None:
+            self.queues[qc.id] = _Queue(qc, configs)
+            self.stats.add_queue(qc.id, qc.sl_threshold, qc.short_abandon, qc.account)
+            return  # a new queue has nothing waiting, and no other queue refers to it yet
+        old = q.config
+        routing = [f for f in _ROUTING_FIELDS if getattr(old, f) != getattr(qc, f)]
+        if routing:
+            busy = self._open_in(qc.id)
+            if busy:
+                raise DomainError(
+                    errors.QUEUE_BUSY,
+                    f"queue {qc.id} has {len(busy)} open interaction(s): {', '.join(routing)} "
+                    "can only change when it has none",
+                    queue=qc.id,
+                    fields=routing,
+                )
+        # Queues that escalate to this one read its requirement: they follow it (below).
+        dependants = (
+            [d for k, d in self.queues.items() if k != qc.id and d.escalates_to(qc.id)]
+            if old.requires != qc.requires
+            else []
+        )
+        # --- checked; from here on nothing refuses ---
+        if routing:
+            self._drop_targets(qc.id)  # no interaction waits in them: the queue is idle
+        q.configure(qc, configs, old)
+        for target in self.targets.values():
+            if target.queue == qc.id:
+                target.sl_threshold = qc.sl_threshold
+        self.stats.add_queue(qc.id, qc.sl_threshold, qc.short_abandon, qc.account)
+        for d in dependants:
+            self._reroute(d, configs, now, out)
+        if routing or dependants:
+            self._drop_idle_pools()
+
+    def _on_queue_removed(self, ev: QueueRemoved, now: float, out: list[Command]) -> None:
+        q = self._queue(ev.queue)
+        busy = self._open_in(ev.queue)
+        if busy:
+            raise DomainError(
+                errors.QUEUE_BUSY,
+                f"queue {ev.queue} has {len(busy)} open interaction(s)",
+                queue=ev.queue,
+            )
+        referring = sorted(
+            k
+            for k, other in self.queues.items()
+            if k != ev.queue and (other.config.overflow_to == ev.queue or other.escalates_to(ev.queue))
+        )
+        if referring:
+            raise DomainError(
+                errors.QUEUE_IN_USE,
+                f"queue {ev.queue} is named by the escalation or overflow of {', '.join(referring)}",
+                queue=ev.queue,
+                referring=referring,
+            )
+        del self.queues[q.config.id]
+        self._drop_targets(q.config.id)
+        self._drop_idle_pools()
+        # Its figures stay in `stats`: what it handled remains reportable.
+
+    def _reroute(self, q: _Queue, configs: Mapping[str, QueueConfig], now: float, out: list[Command]) -> None:
+        """Derive a queue's routing again and move its waiting interactions to the new lines, each
+        at its place (time and order of arrival, priority), offering them to agents now eligible."""
+        waiting = sorted(q.waiting.values(), key=lambda ix: (self._order(ix), ix.seq))
+        self._drop_targets(q.config.id)
+        q.configure(q.config, configs, q.config)
+        q.waiting.clear()
+        for ix in waiting:
+            self._enter_line(ix, q, now, out)
+
+    def _drop_targets(self, queue: str) -> None:
+        """Forget a queue's lines (the interactions in them must be re-entered or be gone)."""
+        for key in [k for k, t in self.targets.items() if t.queue == queue]:
+            target = self.targets.pop(key)
+            target.pool.targets.remove(target)
+        q = self.queues.get(queue)
+        if q is not None:
+            q.step_target = [None] * len(q.step_target)
+
+    def _drop_idle_pools(self) -> None:
+        """Forget pools no line draws on any more, so that freed agents are not pushed into them."""
+        for key in [k for k, p in self.pools.items() if not p.targets]:
+            pool = self.pools.pop(key)
+            for agent in pool.members:
+                pools = agent.pools.get(pool.channel)
+                if pools is not None:
+                    pools.remove(pool)
+                    if not pools:
+                        del agent.pools[pool.channel]
+
+    def _on_agent_updated(self, ev: AgentUpdated, now: float, out: list[Command]) -> None:
+        cfg = ev.config
+        agent = self._agent(cfg.id)
+        for skill, level in cfg.skills.items():
+            if not isinstance(level, int) or not 0 <= level <= 10:
+                raise DomainError(
+                    errors.INVALID_SKILL,
+                    f"agent {cfg.id}: proficiency of {skill} must be 0–10, got {level}",
+                    agent=cfg.id,
+                )
+        for channel, n in cfg.capacity.items():
+            if not isinstance(n, int) or n < 0:
+                raise ConfigError(
+                    f"agent {cfg.id}: capacity for {channel} must be a whole number ≥ 0, got {n!r}",
+                    where=f"capacity.{channel}",
+                    agent=cfg.id,
+                )
+        capacity = dict(cfg.capacity)
+
+        def used(c: Mapping[str, int]) -> dict[str, int]:
+            return {k: v for k, v in c.items() if v}
+
+        if used(capacity) != used(agent.capacity) and agent.state is not _LOGGED_OUT:
+            raise DomainError(
+                errors.AGENT_BUSY,
+                f"agent {cfg.id} is {agent.state.value}: capacity can only change while logged out",
+                agent=cfg.id,
+            )
+        # --- checked ---
+        if cfg.team != agent.team:
+            self._settle_time(agent, now)  # time so far counts for the old team
+        self._profiles[agent.profile].remove(agent)
+        agent.name = cfg.name
+        agent.team = cfg.team
+        agent.site = cfg.site
+        agent.account = cfg.account
+        agent.skills = dict(cfg.skills)
+        agent.capacity = capacity
+        self._reindex(agent, now, out)
+
+    def _on_agent_removed(self, ev: AgentRemoved, now: float, out: list[Command]) -> None:
+        agent = self._agent(ev.agent)
+        if agent.state is not _LOGGED_OUT:
+            raise DomainError(
+                errors.AGENT_BUSY,
+                f"agent {agent.id} is {agent.state.value}: only a logged-out agent can be removed",
+                agent=agent.id,
+            )
+        awaited = sorted(i for i, ix in self.interactions.items() if ix.personal_agent == agent.id)
+        if awaited:
+            raise DomainError(
+                errors.AGENT_BUSY,
+                f"interaction(s) {', '.join(awaited)} wait for agent {agent.id}",
+                agent=agent.id,
+                interactions=awaited,
+            )
+        self._profiles[agent.profile].remove(agent)
+        for pools in agent.pools.values():
+            for pool in pools:
+                pool.members.remove(agent)
+        agent.pools = {}
+        agent.version += 1  # its entries in the pools' heaps go stale
+        del self.agents[agent.id]
+        # Its personal lines (transfers to it) are empty: forget them with its personal pools.
+        for key in [k for k, t in self.targets.items() if t.pool.key[:2] == ("agent", agent.id)]:
+            target = self.targets.pop(key)
+            target.pool.targets.remove(target)
+        self._drop_idle_pools()
+
+    def _settle_time(self, agent: Agent, now: float) -> None:
+        """Count the agent's time in its current state up to `now` (its state does not change)."""
+        if agent.state is not _LOGGED_OUT and now > agent.state_since:
+            elapsed = now - agent.state_since
+            self.stats.on_agent_time(agent.team, agent.state, agent.state_since, now)
+            agent.logged_in_seconds += elapsed
+            if agent.state is _BUSY or agent.state is _WRAP_UP or agent.state is _RESERVED:
+                agent.busy_seconds += elapsed
+            agent.state_since = now
+
     # === reading =================================================================================
     def close_books(self, now: float) -> None:
         """Count every logged-in agent's time in its current state up to `now`.
@@ -1165,13 +1585,7 @@ class Engine:
         A reporting step (end of a run, end of an interval): the state itself does not change.
         """
         for a in self.agents.values():
-            if a.state is not AS.LOGGED_OUT and now > a.state_since:
-                elapsed = now - a.state_since
-                self.stats.on_agent_time(a.team, a.state, a.state_since, now)
-                a.logged_in_seconds += elapsed
-                if a.state is AS.BUSY or a.state is AS.WRAP_UP or a.state is AS.RESERVED:
-                    a.busy_seconds += elapsed
-                a.state_since = now
+            self._settle_time(a, now)
 
     def snapshot(self) -> dict[str, Any]:
         """A plain, comparable picture of the whole state (for replay checks and storage)."""
@@ -1197,6 +1611,23 @@ class Engine:
             "waiting": {q: sorted(w) for q, w in ((k, v.waiting) for k, v in self.queues.items())},
             "finished": dict(sorted(self.finished.items())),
             "timers": sorted(self._timers.items()),
+            # Configuration in force (it changes at run time too), in a container-neutral form.
+            "config": {
+                "accounts": {k: _plain(a) for k, a in self.accounts.items()},
+                "queues": {k: _plain(q.config) for k, q in self.queues.items()},
+                "dispositions": {k: _plain(d) for k, d in self.dispositions.items()},
+                "agents": {
+                    a.id: (
+                        a.name,
+                        a.team,
+                        a.site,
+                        a.account,
+                        sorted(a.skills.items()),
+                        sorted(a.capacity.items()),
+                    )
+                    for a in self.agents.values()
+                },
+            },
         }
 
     def pending_timers(self) -> list[StartTimer]:

@@ -26,7 +26,7 @@ class ConfigError(DomainError):
     """Configuration that cannot work (unknown skill, bad expression, …)."""
 
     def __init__(self, message: str, *, where: str = "", **context: Any) -> None:
-        super().__init__("config.invalid", message, where=where, **context)
+        super().__init__(INVALID_CONFIG, message, where=where, **context)
         self.where = where
 
 
@@ -42,3 +42,10 @@ UNKNOWN_DISPOSITION = "disposition.unknown"
 DISPOSITION_REQUIRED = "disposition.required"
 NOT_ASSIGNED = "interaction.not_assigned"
 INVALID_SKILL = "agent.invalid_skill"
+# Configuration at run time (AccountConfigured, QueueConfigured, QueueRemoved, DispositionConfigured,
+# DispositionRemoved, AgentUpdated, AgentRemoved).
+INVALID_CONFIG = "config.invalid"  # the configuration in the event cannot work (see ConfigError)
+QUEUE_BUSY = "queue.busy"  # a routing change or removal while the queue has open interactions
+QUEUE_IN_USE = "queue.in_use"  # removal while another queue escalates or overflows to it
+DISPOSITION_IN_USE = "disposition.in_use"  # removal while a queue offers or needs the code
+AGENT_BUSY = "agent.busy"  # capacity change or removal while the agent is logged in or awaited

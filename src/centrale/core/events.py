@@ -2,13 +2,19 @@
 
 Events are immutable records (`core/record.py`: cheap to create, hashable, printable). The engine numbers the
 ones it accepts in its event log; replaying that log through a new engine rebuilds the same state.
+
+Configuration changes are events too (``AccountConfigured`` … ``AgentRemoved``, at the end of this
+module): a live center starts from an :class:`~centrale.core.config.EngineConfig` with global
+settings only, and every account, queue, disposition and agent an administrator sets up is in the
+log, so replaying the log rebuilds configuration and state alike (docs/architecture.md,
+"Configuration at run time").
 """
 
 from __future__ import annotations
 
 from typing import Any, Final, final
 
-from centrale.core.config import AgentConfig
+from centrale.core.config import Account, AgentConfig, Disposition, QueueConfig
 from centrale.core.record import Record
 
 
@@ -268,6 +274,101 @@ class TimerFired(Record):
         self.timer = timer
 
 
+# --- configuration at run time ------------------------------------------------------------------
+
+
+@final
+class AccountConfigured(Record):
+    """Add an account, or rename an existing one (same id)."""
+
+    __slots__ = ("account",)
+    _fields = ("account",)
+    account: Final[Account]
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+
+
+@final
+class QueueConfigured(Record):
+    """Add a queue, or replace an existing queue's configuration (same id).
+
+    Settings that do not decide who may take an interaction apply at once; a change to ``requires``,
+    ``channel``, ``agent_selection``, ``escalation`` or ``account`` is refused (``queue.busy``) while
+    the queue has open interactions.
+    """
+
+    __slots__ = ("config",)
+    _fields = ("config",)
+    config: Final[QueueConfig]
+
+    def __init__(self, config: QueueConfig) -> None:
+        self.config = config
+
+
+@final
+class QueueRemoved(Record):
+    """Remove an idle queue that no other queue escalates or overflows to."""
+
+    __slots__ = ("queue",)
+    _fields = ("queue",)
+    queue: Final[str]
+
+    def __init__(self, queue: str) -> None:
+        self.queue = queue
+
+
+@final
+class DispositionConfigured(Record):
+    """Add a disposition code, or replace an existing one (same code)."""
+
+    __slots__ = ("disposition",)
+    _fields = ("disposition",)
+    disposition: Final[Disposition]
+
+    def __init__(self, disposition: Disposition) -> None:
+        self.disposition = disposition
+
+
+@final
+class DispositionRemoved(Record):
+    """Remove a disposition code no queue offers or depends on."""
+
+    __slots__ = ("code",)
+    _fields = ("code",)
+    code: Final[str]
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+
+@final
+class AgentUpdated(Record):
+    """Replace an existing agent's name, team, site, account, skills and capacity (same id).
+
+    The capacity may only change while the agent is logged out (``agent.busy`` otherwise).
+    """
+
+    __slots__ = ("config",)
+    _fields = ("config",)
+    config: Final[AgentConfig]
+
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+
+
+@final
+class AgentRemoved(Record):
+    """Remove a logged-out agent for whom no interaction waits."""
+
+    __slots__ = ("agent",)
+    _fields = ("agent",)
+    agent: Final[str]
+
+    def __init__(self, agent: str) -> None:
+        self.agent = agent
+
+
 Event = (
     InteractionArrived
     | CustomerAbandoned
@@ -288,4 +389,11 @@ Event = (
     | AgentAdded
     | AgentSkillsChanged
     | TimerFired
+    | AccountConfigured
+    | QueueConfigured
+    | QueueRemoved
+    | DispositionConfigured
+    | DispositionRemoved
+    | AgentUpdated
+    | AgentRemoved
 )

@@ -177,14 +177,19 @@ class AgentSpec(_Model):
     @field_validator("capacity")
     @classmethod
     def _capacity(cls, v: dict[str, int]) -> dict[str, int]:
-        for channel, n in v.items():
-            if channel not in CHANNELS:
-                raise ValueError(f"unknown channel {channel!r} (use {', '.join(CHANNELS)})")
-            if n < 0:
-                raise ValueError(f"capacity for {channel} cannot be negative")
-            if channel == "voice" and n > 1:
-                raise ValueError("an agent can hold at most one call: voice capacity must be 0 or 1")
-        return v
+        return check_capacity(v)
+
+
+def check_capacity(v: dict[str, int]) -> dict[str, int]:
+    """An agent's capacity per channel: known channels, not negative, at most one call."""
+    for channel, n in v.items():
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r} (use {', '.join(CHANNELS)})")
+        if n < 0:
+            raise ValueError(f"capacity for {channel} cannot be negative")
+        if channel == "voice" and n > 1:
+            raise ValueError("an agent can hold at most one call: voice capacity must be 0 or 1")
+    return v
 
 
 class PeriodRate(_Model):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Self
 
 import sqlalchemy as sa
@@ -101,14 +101,22 @@ class EventStore:
         return f"EventStore({self.url!r})"
 
     # --- writing -----------------------------------------------------------------------------------
-    def append(self, entries: Sequence[LoggedEvent], *, campaigns: Mapping[str, Any] | None = None) -> None:
+    def append(
+        self,
+        entries: Sequence[LoggedEvent],
+        *,
+        campaigns: Mapping[str, Any] | None = None,
+        extra: Callable[[sa.Connection], None] | None = None,
+    ) -> None:
         """Store `entries` — and the given campaign positions — in one transaction.
 
         `entries` must continue the stored log (first seq = last stored + 1, consecutive). The
-        campaign positions (campaign id → JSON state) are stamped with the batch's last seq. On any
-        error nothing of the batch is stored and :class:`StorageError` is raised.
+        campaign positions (campaign id → JSON state) are stamped with the batch's last seq.
+        `extra(conn)` runs inside the same transaction, after the events are written: the live
+        server writes its read models there, so they are stored with the events or not at all. On
+        any error nothing of the batch is stored and :class:`StorageError` is raised.
         """
-        if not entries and not campaigns:
+        if not entries and not campaigns and extra is None:
             return
         rows = self._encode(entries)
         last = self.last_seq()
@@ -128,12 +136,19 @@ class EventStore:
                         conn.exec_driver_sql(_INSERT_SQLITE, rows)
                 if campaigns:
                     self._upsert_campaigns(conn, campaigns, new_last)
+                if extra is not None:
+                    extra(conn)
         except Exception as exc:
             self._last_seq = None  # unknown now: ask the database next time
             raise StorageError(
                 self.url, f"could not store events {_span(rows)}: {describe_failure(exc)}"
             ) from exc
         self._last_seq = new_last
+
+    @property
+    def sql(self) -> sa.Engine:
+        """The SQLAlchemy engine, for the live server's other tables (same database, same pool)."""
+        return self._engine
 
     def _encode(self, entries: Sequence[LoggedEvent]) -> list[tuple[int, float, str, str]]:
         rows: list[tuple[int, float, str, str]] = []

@@ -44,6 +44,7 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 # A 64-bit sequence number; on SQLite exactly INTEGER so that a primary key on it is the rowid.
 Seq = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Serial = Seq  # an auto-incremented key, the same types
 Json = sa.JSON()
 _EMPTY_OBJECT = sa.text("'{}'")
 _EMPTY_LIST = sa.text("'[]'")
@@ -157,6 +158,170 @@ campaign_positions = sa.Table(
     sa.Column(
         "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.current_timestamp()
     ),
+)
+
+# --- the live server (revision 0002) ----------------------------------------------------------------
+# Sessions and API tokens are stored as the SHA-256 of the secret handed out, so a copy of the
+# database does not log anyone in.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),  # sha256 hex of the cookie value
+    sa.Column("username", sa.Text(), sa.ForeignKey("users.username", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf", sa.Text(), nullable=False),
+    sa.Column("created", sa.Double(), nullable=False),  # epoch seconds
+    sa.Column("last_seen", sa.Double(), nullable=False),
+    sa.Column("expires", sa.Double(), nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),  # sha256 hex of the token
+    sa.Column("username", sa.Text(), sa.ForeignKey("users.username", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text(), nullable=False, server_default=""),
+    sa.Column("created", sa.Double(), nullable=False),
+    sa.Column("last_used", sa.Double(), nullable=True),
+    sa.Column("revoked", sa.Boolean(), nullable=False, server_default=sa.false()),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", Serial, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Double(), nullable=False),
+    sa.Column("username", sa.Text(), nullable=False),
+    sa.Column("action", sa.Text(), nullable=False),  # queue.update, export.interactions, gdpr.erase, …
+    sa.Column("target", sa.Text(), nullable=False, server_default=""),
+    sa.Column("account", sa.Text(), nullable=True),
+    sa.Column("detail", Json, nullable=False, server_default=_EMPTY_OBJECT),
+    sa.Column("ip", sa.Text(), nullable=False, server_default=""),
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("account", sa.Text(), nullable=True),  # NULL: every account (administrators only)
+    sa.Column("url", sa.Text(), nullable=False),
+    sa.Column("secret", sa.Text(), nullable=False),
+    sa.Column("events", Json, nullable=False, server_default=_EMPTY_LIST),  # event kinds
+    sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("created", sa.Double(), nullable=False),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", Serial, primary_key=True, autoincrement=True),
+    sa.Column("webhook", sa.Text(), sa.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.Text(), nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("status", sa.Text(), nullable=False, server_default="pending"),  # pending, delivered, failed
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt", sa.Double(), nullable=False),
+    sa.Column("last_error", sa.Text(), nullable=False, server_default=""),
+    sa.Column("created", sa.Double(), nullable=False),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt"),
+)
+
+# Read models, written in the same transaction as the event batch they follow from.
+interactions = sa.Table(
+    "interactions",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("account", sa.Text(), nullable=False),
+    sa.Column("queue", sa.Text(), nullable=False),
+    sa.Column("channel", sa.Text(), nullable=False, server_default="voice"),
+    sa.Column("direction", sa.Text(), nullable=False, server_default="inbound"),
+    sa.Column("contact", sa.Text(), nullable=True),  # phone number, e-mail address, customer id
+    sa.Column("parent", sa.Text(), nullable=True),  # the segment this one continues (transfer)
+    sa.Column("state", sa.Text(), nullable=False),  # queued, offered, connected, …, or the outcome
+    sa.Column("arrived", sa.Double(), nullable=False),
+    sa.Column("answered", sa.Double(), nullable=True),
+    sa.Column("ended", sa.Double(), nullable=True),
+    sa.Column("agent", sa.Text(), nullable=True),
+    sa.Column("disposition", sa.Text(), nullable=True),
+    sa.Column("notes", sa.Text(), nullable=False, server_default=""),
+    sa.Column("attributes", Json, nullable=False, server_default=_EMPTY_OBJECT),
+    sa.Column("updated_seq", Seq, nullable=False),
+    sa.Index("ix_interactions_account_arrived", "account", "arrived"),
+    sa.Index("ix_interactions_contact", "contact"),
+    sa.Index("ix_interactions_agent", "agent"),
+)
+
+timeline = sa.Table(
+    "timeline",
+    metadata,
+    sa.Column("interaction", sa.Text(), nullable=False),
+    sa.Column("seq", Seq, nullable=False),  # the event it follows from
+    sa.Column("pos", sa.Integer(), nullable=False),  # order within that event
+    sa.Column("at", sa.Double(), nullable=False),
+    sa.Column("kind", sa.Text(), nullable=False),  # arrived, offered, accepted, held, finished, …
+    sa.Column("detail", Json, nullable=False, server_default=_EMPTY_OBJECT),
+    sa.PrimaryKeyConstraint("interaction", "seq", "pos"),
+)
+
+# Callbacks an agent scheduled at wrap-up (fields.callback_at): at `due` the server puts a new
+# outbound interaction in `queue` for `contact`; `interaction` is that new one once it exists.
+scheduled_callbacks = sa.Table(
+    "scheduled_callbacks",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),  # "<interaction it came from>:callback"
+    sa.Column("origin", sa.Text(), nullable=False),  # the interaction it was agreed in
+    sa.Column("account", sa.Text(), nullable=False),
+    sa.Column("queue", sa.Text(), nullable=False),
+    sa.Column("contact", sa.Text(), nullable=True),
+    sa.Column("agent", sa.Text(), nullable=True),  # who agreed it
+    sa.Column("due", sa.Double(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False, server_default="scheduled"),  # queued, cancelled
+    sa.Column("interaction", sa.Text(), nullable=True),
+    sa.Column("notes", sa.Text(), nullable=False, server_default=""),
+    sa.Column("created", sa.Double(), nullable=False),
+    sa.Index("ix_scheduled_callbacks_due", "status", "due"),
+)
+
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("account", sa.Text(), nullable=False),
+    sa.Column("name", sa.Text(), nullable=False, server_default=""),
+    sa.Column("queue", sa.Text(), nullable=False),  # the outbound queue its answered calls go to
+    sa.Column("settings", Json, nullable=False, server_default=_EMPTY_OBJECT),  # campaign YAML as data
+    sa.Column("status", sa.Text(), nullable=False, server_default="stopped"),  # running, paused, stopped
+    sa.Column("created", sa.Double(), nullable=False),
+)
+
+dnc_entries = sa.Table(
+    "dnc_entries",
+    metadata,
+    sa.Column("number", sa.Text(), nullable=False),  # E.164
+    sa.Column("scope", sa.Text(), nullable=False),  # an account id, or "*" for the whole center
+    sa.Column("source", sa.Text(), nullable=False, server_default=""),
+    sa.Column("created", sa.Double(), nullable=False),
+    sa.PrimaryKeyConstraint("number", "scope"),
+)
+
+# --- outbound lists (revision 0003) -------------------------------------------------------------------
+# A contact list uploaded to a campaign: the contacts it accepted (JSON, one object per contact, so a
+# restart rebuilds exactly the same leads whatever the phone-number library says by then) and the
+# import report (one object per rejected row or dropped value).
+campaign_lists = sa.Table(
+    "campaign_lists",
+    metadata,
+    sa.Column("campaign", sa.Text(), sa.ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("filename", sa.Text(), nullable=False, server_default=""),
+    sa.Column("mapping", Json, nullable=False, server_default=_EMPTY_OBJECT),
+    sa.Column("region", sa.Text(), nullable=False, server_default="NL"),
+    sa.Column("rows", sa.Integer(), nullable=False),
+    sa.Column("accepted", sa.Integer(), nullable=False),
+    sa.Column("rejected", sa.Integer(), nullable=False),
+    sa.Column("contacts", Json, nullable=False, server_default=_EMPTY_LIST),
+    sa.Column("issues", Json, nullable=False, server_default=_EMPTY_LIST),
+    sa.Column("created", sa.Double(), nullable=False),
+    sa.PrimaryKeyConstraint("campaign", "name"),
 )
 
 CONFIGURATION_TABLES = (accounts, skills, queues, agents, dispositions, users)

@@ -1,0 +1,104 @@
+"""`centrale serve` and `centrale admin create`: the live server and its first administrator."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+
+def _settings(**values: object) -> object:
+    from pydantic import ValidationError
+
+    from centrale.server.settings import ServerSettings
+
+    try:
+        return ServerSettings(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            click.echo(
+                f"error: --{where.replace('_', '-')}: {err['msg'].removeprefix('Value error, ')}", err=True
+            )
+        sys.exit(2)
+
+
+def run_server(settings: object, *, banner: str = "", setup: object = None) -> None:
+    """Build the server from `settings`, then serve it with uvicorn until interrupted."""
+    import uvicorn
+
+    from centrale.server.app import create_app
+    from centrale.server.root import build
+    from centrale.server.settings import ServerSettings
+    from centrale.storage import StorageError
+
+    assert isinstance(settings, ServerSettings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        services = build(settings)
+    except StorageError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if setup is not None:
+        setup(services)  # type: ignore[operator]
+    app = create_app(services)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    if banner:
+        click.echo(banner)
+    else:
+        click.echo(f"centrale is serving on http://{settings.host}:{settings.port}/ (API docs at /docs)")
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn shut down cleanly and re-raises Ctrl-C
+        click.echo("centrale stopped")
+    except OSError as exc:
+        click.echo(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", err=True)
+        sys.exit(2)
+
+
+@click.command()
+@click.option(
+    "--database", default=None, metavar="URL", help="SQLite file (default centrale.db) or postgresql://…"
+)
+@click.option("--host", default=None, help="address to listen on (default 127.0.0.1)")
+@click.option("--port", type=int, default=None, help="port to listen on (default 8000)")
+@click.option("--timezone", default=None, help="the center's time zone (default Europe/Amsterdam)")
+def serve(database: str | None, host: str | None, port: int | None, timezone: str | None) -> None:
+    """Run the contact center live: the engine, the API (/docs) and the web UI."""
+    run_server(_settings(database=database, host=host, port=port, timezone=timezone))
+
+
+@click.group()
+def admin() -> None:
+    """Administration from the command line."""
+
+
+@admin.command("create")
+@click.argument("username")
+@click.option("--database", default="centrale.db", show_default=True, metavar="URL")
+def admin_create(username: str, database: str) -> None:
+    """Create an administrator; the password is read from standard input."""
+    from centrale.server.users import UserError, UserStore
+    from centrale.storage import StorageError, migrate
+    from centrale.storage.db import create_engine
+
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        migrate(database)
+        sql = create_engine(database)
+    except StorageError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    try:
+        UserStore(sql).create(username, password, "administrator")
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    finally:
+        sql.dispose()
+    click.echo(f"administrator {username!r} created")

@@ -1,0 +1,1 @@
+"""The live server: HTTP API, writer loop, authentication, audit log."""

@@ -1,0 +1,72 @@
+"""The web UI: plain HTML, JavaScript modules and CSS served next to the API.
+
+No build step: the files under ``static/`` are what the browser gets. Each page is a small HTML
+shell at a clean path (``/``, ``/agent``, ``/wallboard``, ``/admin``, ``/portal``) that loads one
+module from ``/static/js/``; the modules talk to the JSON API of the same origin only. Texts come
+from ``static/i18n/{nl,en}.json`` through ``static/js/i18n.js``.
+
+The pages get a strict Content-Security-Policy: scripts, styles, images and connections from this
+origin only (no inline script, no CDN), and the page may not be framed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.staticfiles import PathLike
+from starlette.types import Scope
+
+STATIC = Path(__file__).with_name("static")
+
+#: Clean path → the HTML shell that serves it.
+PAGES: dict[str, str] = {
+    "/": "index.html",
+    "/agent": "agent.html",
+    "/wallboard": "wallboard.html",
+    "/admin": "admin.html",
+    "/portal": "portal.html",
+}
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; media-src 'self' blob:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+_PAGE_HEADERS = {
+    "Content-Security-Policy": CSP,
+    # The shells are tiny; always revalidate so a new release's modules are picked up at once.
+    "Cache-Control": "no-cache",
+}
+
+
+class _Static(StaticFiles):
+    """Static files that revalidate (ETag) instead of being cached blindly across releases."""
+
+    def file_response(
+        self, full_path: PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers.setdefault("Cache-Control", "no-cache")
+        return response
+
+
+def _page(file: str) -> Callable[[], Awaitable[FileResponse]]:
+    path = STATIC / file
+
+    async def page() -> FileResponse:
+        return FileResponse(path, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
+
+    return page
+
+
+def mount(app: FastAPI) -> None:
+    """Serve the pages at their clean paths and the assets under ``/static``."""
+    for route, file in PAGES.items():
+        app.add_api_route(route, _page(file), methods=["GET"], include_in_schema=False, name=f"page:{file}")
+    app.mount("/static", _Static(directory=STATIC), name="static")
