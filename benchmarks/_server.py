@@ -338,6 +338,7 @@ class RawClient:
         self._idle: list[tuple[Any, Any, float]] = []
         self._host_header = f"Host: {host}:{port}\r\n".encode()
         self.connections_opened = 0
+        self.retries = 0  # requests sent again because a kept-alive connection had been dropped
 
     async def request(
         self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None
@@ -382,7 +383,11 @@ class RawClient:
                 status, answer, keep = await self._read(reader)
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
                 writer.close()
-                if reused and isinstance(exc, asyncio.IncompleteReadError) and not exc.partial:
+                dropped = isinstance(exc, ConnectionError) or (
+                    isinstance(exc, asyncio.IncompleteReadError) and not exc.partial
+                )
+                if reused and dropped:
+                    self.retries += 1
                     continue  # the server closed an idle connection: once more on a fresh one
                 raise HttpError(f"{type(exc).__name__}: {exc}") from exc
             except BaseException:

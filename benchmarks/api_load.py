@@ -224,6 +224,7 @@ class Load:
         self.errors: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
         self.connections = 0
+        self.retries = 0
         self.load_before: list[float] = []
         self.arrival_ids = itertools.count()
         self.server_before: dict[str, float] = {}
@@ -351,6 +352,7 @@ class Load:
             rusage_after.ru_stime - rusage_before.ru_stime
         )
         self.connections = client.connections_opened
+        self.retries = client.retries
         return self.report(measured_seconds, server_after, client_cpu)
 
     def report(
@@ -400,6 +402,7 @@ class Load:
             "server_cpu_ms_per_request": round(server["cpu_seconds"] * 1000 / max(1, len(measured)), 2),
             "client_cpu_seconds": round(client_cpu, 2),
             "client_connections_opened": self.connections,
+            "client_retries_on_dropped_keepalive": self.retries,
             "measured_seconds": round(measured_seconds, 2),
             "load_average_before": self.load_before,
             "load_average_after": load_average(),
@@ -506,7 +509,11 @@ def one_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     profiler.wait()
         if args.costs:
             say(f"[{backend}] the server's CPU time per request, each kind alone ({args.costs} each)")
-            result["cost_per_request_alone"] = measure_costs(server, center, args.costs)
+            try:
+                result["cost_per_request_alone"] = measure_costs(server, center, args.costs)
+            except (HttpError, SetupError) as exc:
+                result["cost_per_request_alone"] = {"error": str(exc)}
+                say(f"[{backend}] measuring costs failed: {exc}")
         result["server_total"] = {k: round(v, 2) for k, v in server.stats().items()}
         if args.py_spy:
             result["py_spy_profile"] = f"{args.py_spy}-{backend}.txt"

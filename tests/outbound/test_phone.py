@@ -95,3 +95,9 @@ def test_same_verdict_as_phonenumbers(region: str, prefix: str, digits: str, sep
         assert ours.e164 == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     else:
         assert isinstance(ours, NumberProblem), raw
+
+
+def test_a_calling_code_never_starts_with_zero() -> None:
+    """Found by the property above: '+040219000' is not Romania's +40 21 9000 (phonenumbers: invalid)."""
+    assert isinstance(normalise_number("+040219000", "NL"), NumberProblem)
+    assert isinstance(normalise_number("00040219000", "NL"), NumberProblem)

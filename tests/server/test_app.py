@@ -223,3 +223,17 @@ def test_a_callback_agreed_at_wrap_up_is_queued_when_due(server) -> None:  # typ
             new["contact"] == "+31201111111" and new["direction"] == "outbound" and new["state"] == "queued"
         )
         assert admin.get("/api/callbacks", params={"status": "scheduled"}).json() == []
+
+
+def test_wallboard_counts_agents_per_queue_and_waiting_contacts_are_not_misses_yet(server) -> None:  # type: ignore[no-untyped-def]
+    with server.client("admin") as admin, server.client("anna") as anna, server.client("sup") as sup:
+        anna.post("/api/desktop/login", json={"ready": False})
+        admin.post("/api/interactions", json={"queue": "acme-nl", "id": "w1"})
+        board = sup.get("/api/wallboard").json()
+        tile = next(q for q in board["queues"] if q["id"] == "acme-nl")
+        assert tile["agents_by_state"]["not_ready"] == 1 and tile["agents_by_state"]["logged_out"] == 1
+        assert tile["waiting"] == 1 and tile["offered"] == 1
+        assert tile["service_level"] is None and not tile["breach"]  # within 20 s: not a miss yet
+        rows = {a["id"]: a for a in board["agents"]}
+        assert rows["a1"]["queues"] == ["acme-nl"] and rows["g1"]["queues"] == ["globex-en"]
+        assert board["accounts"] == {"acme": "ACME", "globex": "Globex"}

@@ -65,9 +65,23 @@ def run_server(settings: object, *, banner: str = "", setup: object = None) -> N
 @click.option("--host", default=None, help="address to listen on (default 127.0.0.1)")
 @click.option("--port", type=int, default=None, help="port to listen on (default 8000)")
 @click.option("--timezone", default=None, help="the center's time zone (default Europe/Amsterdam)")
-def serve(database: str | None, host: str | None, port: int | None, timezone: str | None) -> None:
+@click.option(  # --- telephony (docs/telephony.md) ---
+    "--telephony", "telephony_file", default=None, metavar="FILE", help="YAML: SIP service and rtpengine"
+)
+def serve(
+    database: str | None, host: str | None, port: int | None, timezone: str | None, telephony_file: str | None
+) -> None:
     """Run the contact center live: the engine, the API (/docs) and the web UI."""
-    run_server(_settings(database=database, host=host, port=port, timezone=timezone))
+    telephony = None
+    if telephony_file is not None:  # --- telephony ---
+        from centrale.telephony.settings import load
+
+        try:
+            telephony = load(telephony_file)
+        except ValueError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+    run_server(_settings(database=database, host=host, port=port, timezone=timezone, telephony=telephony))
 
 
 @click.group()

@@ -186,6 +186,8 @@ def _split(clean: str, region: str) -> tuple[int, str] | None:
         return rules.country_code, national
     else:
         return None
+    if international.startswith("0"):
+        return None  # no calling code starts with 0: let the full parser judge ("+040…" is invalid)
     # Calling codes are a prefix code (no code is the start of another), so the first hit is it.
     for length in (1, 2, 3):
         code = int(international[:length]) if len(international) > length else 0

@@ -76,6 +76,15 @@ def build(settings: ServerSettings, *, clock: Callable[[], float] = time.time) -
     services.extras["dialer"] = dialer
     hub.extra = dialer.wallboard
     # --- end of outbound campaigns -------------------------------------------------------------------
+    # --- telephony (centrale.telephony; docs/telephony.md): off unless configured ----------------------
+    if settings.telephony is not None:
+        from centrale.telephony.sip import SipService
+
+        sip = SipService(settings.telephony, writer)
+        writer.listeners.append(sip)
+        services.workers.append(sip)
+        services.extras["sip"] = sip
+    # --- end of telephony -----------------------------------------------------------------------------
     if settings.webhooks:
         from centrale.server.webhooks import WebhookListener, WebhookSender, WebhookStore
 

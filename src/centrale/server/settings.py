@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from centrale.telephony.settings import TelephonySettings  # telephony (docs/telephony.md)
+
 
 class ServerSettings(BaseModel):
     """Everything `centrale serve` can be told. Defaults give a working server with no configuration."""
@@ -23,6 +25,9 @@ class ServerSettings(BaseModel):
         0.25, gt=0, le=5, description="seconds between wallboard pushes, at most"
     )
     webhooks: bool = True
+    # --- telephony (centrale.telephony; off unless given) ---
+    telephony: TelephonySettings | None = None
+    # --- end of telephony ---
 
     @field_validator("timezone")
     @classmethod

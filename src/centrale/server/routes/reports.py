@@ -187,3 +187,35 @@ def week_sales(request: Request, agent: str) -> int:
                 )
             ).scalar_one()
         )
+
+
+@router.get("/targets")
+async def targets(
+    request: Request, who: Principal = Depends(need(Permission.REPORTS_READ))
+) -> dict[str, Any]:
+    """Each agent's sales this ISO week against the weekly target of the agent's account."""
+    from centrale.storage.schema import accounts
+
+    svc = services(request)
+    with svc.store.sql.connect() as conn:
+        goals = {
+            a: (s or {}).get("weekly_sales_target")
+            for a, s in conn.execute(sa.select(accounts.c.id, accounts.c.settings))
+        }
+    rows = []
+    for agent in sorted(svc.engine.agents.values(), key=lambda a: a.id):
+        if not who.sees_account(agent.account):
+            continue
+        goal = goals.get(agent.account)
+        done = week_sales(request, agent.id)
+        rows.append(
+            {
+                "agent": agent.id,
+                "name": agent.name or agent.id,
+                "account": agent.account,
+                "sales_this_week": done,
+                "weekly_target": goal,
+                "reached": None if not goal else done >= goal,
+            }
+        )
+    return {"agents": rows}

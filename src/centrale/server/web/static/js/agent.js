@@ -8,7 +8,7 @@ import { api, session, subscribe, can, homeFor, ApiError } from "./api.js";
 import { t, num, time, clock, has } from "./i18n.js";
 import {
   h, $, fill, header, start, syncClock, serverNow, tickNow, notify, fail, busy, errorText,
-  stateBadge, reasonText, field, clearErrors, showErrors, noAccess,
+  stateBadge, reasonText, field, clearErrors, showErrors, noAccess, announce,
 } from "./ui.js";
 
 const AUTO = "centrale.autoAnswer";
@@ -412,6 +412,9 @@ function renderWork() {
     if (!c) {
       c = buildCard(ix);
       cards.set(ix.id, c);
+      if (ix.role === "offered") {
+        announce(t("agent.announce_offer", { channel: t(`channel.${ix.channel}`, { fallback: ix.channel }), contact: ix.contact || t("agent.unknown_contact"), queue: ix.queue_name }));
+      }
     }
     updateCard(c, ix);
   }

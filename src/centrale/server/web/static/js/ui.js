@@ -85,6 +85,17 @@ export function notify(message, kind = "info", ms = 5000) {
   setTimeout(() => item.remove(), ms);
 }
 
+/** Say something to screen-reader users at once (an offer arriving), without showing it. */
+export function announce(message) {
+  let region = $("#sr-announcer");
+  if (!region) {
+    region = h("div", { id: "sr-announcer", class: "sr-only", role: "alert", "aria-live": "assertive" });
+    document.body.append(region);
+  }
+  region.textContent = "";
+  setTimeout(() => (region.textContent = message), 50);
+}
+
 /** A readable message for an error: the translated code when known, else the API's message. */
 export function errorText(err) {
   if (err instanceof ApiError) {

@@ -1,0 +1,704 @@
+"""The SIP service: inbound calls into the engine's queues, agents' phones, media through rtpengine.
+
+Theory of operation
+-------------------
+Two threads, each with its own loop, and nothing shared but messages:
+
+* **The SIP thread** runs sippy's event dispatcher (``ED2.loop()``): its transaction manager, one
+  ``UA`` per call leg, the registrar. Sippy callbacks only translate SIP into small calls handed to
+  the asyncio loop with ``loop.call_soon_threadsafe``. Every callback is wrapped: an exception is
+  logged once and the request is answered (``500``) or the leg hung up, never left without a final
+  answer (sippy would print and drop it).
+* **The asyncio loop** (the server's) owns the call state (:class:`Call`), talks to rtpengine over NG
+  (:mod:`centrale.telephony.ng`) and to the engine through the writer (``submit``), and hears the
+  engine's commands as a writer :class:`~centrale.server.writer.Listener`. Work for sippy goes back
+  with ``ED2.callFromThread``. Each call's steps run one at a time under the call's lock, in the
+  order they were asked for (``asyncio.Lock`` is fair), so an engine command and a SIP event about
+  the same call never interleave.
+
+A call, inbound (the caller's Call-ID is rtpengine's call id; the caller's From-tag its side):
+
+1. INVITE to a service number (``numbers``; anything else ``404``) → rtpengine ``offer`` with the
+   caller's SDP gives the SDP to offer agents; an ``answer`` with a placeholder SDP gives the SDP
+   for the caller. ``InteractionArrived(direction="inbound", contact=<caller>)`` goes to the engine
+   (refused → ``480``); the caller gets ``200 OK`` and music on hold (``play media`` to its tag).
+2. ``Offer`` for an agent → INVITE the agent's registered phone (:mod:`.registrar`) with the
+   agent-side SDP. No registered phone → ``OfferRejected`` at once.
+3. The phone answers → ``OfferAccepted``; the engine's ``Connect`` → ``stop media``, ``answer`` with
+   the phone's SDP, re-INVITE the caller with the SDP rtpengine returns (its port may move).
+4. The phone rejects (any final failure: 486, 603, 480 …) → ``OfferRejected``. It rings past the
+   offer time-out → the engine's RONA sends ``RevokeOffer`` → CANCEL.
+5. The caller hangs up before the bridge → ``CustomerAbandoned`` (the engine revokes any offer; the
+   phone's INVITE is cancelled). Either side hangs up while connected → ``InteractionEnded`` and a
+   BYE to the other. The engine's ``Disconnect`` hangs the caller up. rtpengine's call is deleted
+   when the call ends.
+
+Sippy quirks handled here: a ``transport=UDP`` (upper case) in a Contact breaks in-dialog requests,
+so every parsed URL's transport is lower-cased; sippy's stderr message log is replaced by a
+``logging`` logger (DEBUG); its exception dumps become one WARNING line each. Sippy's transport
+sets ``SO_REUSEPORT`` and does a dry-run bind first; :meth:`SipService.start` additionally refuses
+to start when another socket already holds the port without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import secrets
+import socket
+import sys
+import tempfile
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from centrale.core.commands import (
+    Command,
+    Connect,
+    Disconnect,
+    InteractionFinished,
+    Offer,
+    RevokeOffer,
+    WrapUpStarted,
+)
+from centrale.core.errors import DomainError
+from centrale.core.events import (
+    CustomerAbandoned,
+    Event,
+    InteractionArrived,
+    InteractionEnded,
+    OfferAccepted,
+    OfferRejected,
+)
+from centrale.server.writer import Batch, Listener, Writer, WriterStopped
+from centrale.telephony.music import write_tone_sequence
+from centrale.telephony.ng import NgClient, NgError
+from centrale.telephony.registrar import Binding, Registrar
+from centrale.telephony.settings import TelephonySettings
+
+log = logging.getLogger("centrale.telephony.sip")
+siplog = logging.getLogger("centrale.telephony.sip.messages")
+
+# What the agent side looks like to rtpengine until a phone answers: media to a discard port.
+PLACEHOLDER_SDP = (
+    "v=0\r\no=centrale 1 1 IN IP4 127.0.0.1\r\ns=centrale\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio 9 RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n"
+    "a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
+)
+
+
+class CallState(StrEnum):
+    SETUP = "setup"  # INVITE received, not yet queued
+    QUEUED = "queued"  # answered, music on hold, waiting for an agent
+    RINGING = "ringing"  # an agent's phone rings
+    ANSWERED = "answered"  # the agent's phone answered; waiting for the engine's Connect
+    CONNECTED = "connected"  # bridged
+    ENDED = "ended"
+
+
+@dataclass(eq=False)
+class AgentLeg:
+    call: Call
+    agent: str
+    binding: Binding
+    ua: Any = None
+    sdp: str | None = None
+    closing: bool = False  # we cancelled or hung it up: its failure/disconnect is not news
+
+
+@dataclass(eq=False)
+class Call:
+    interaction: str
+    queue: str
+    number: str
+    caller: Any  # sippy UA
+    call_id: str
+    caller_tag: str
+    caller_sdp: str
+    contact: str | None
+    media_tag: str = field(default_factory=lambda: "ctr-" + secrets.token_hex(6))
+    state: CallState = CallState.SETUP
+    agent_offer_sdp: str = ""
+    leg: AgentLeg | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    media: bool = False  # rtpengine knows the call
+
+
+# --- sippy integration ------------------------------------------------------------------------------
+_patched = False
+
+
+class _SipLogger:
+    """Stands in for sippy's SipLogger: every message at DEBUG on a `logging` logger."""
+
+    def write(self, *args: Any, **kwargs: Any) -> None:
+        if siplog.isEnabledFor(logging.DEBUG):
+            siplog.debug("%s", "".join(str(a) for a in args).rstrip())
+
+    def shutdown(self) -> None:
+        return None
+
+
+def _dump_exception(msg: str, f: Any = None, extra: Any = None) -> None:
+    exc = sys.exc_info()[1]
+    text = f"{type(exc).__name__}: {exc}" if exc is not None else "no exception"
+    log.warning("sippy: %s: %s", msg.strip(), text)
+    if extra is not None and log.isEnabledFor(logging.DEBUG):
+        log.debug("offending message: %r", str(extra)[:2000])
+
+
+def _patch_sippy() -> None:
+    """Process-wide adjustments to sippy (once): one-line exception logging, lower-case transports."""
+    global _patched
+    if _patched:
+        return
+    import sippy.SipURL  # type: ignore[import-untyped]
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("sippy") and module is not None and hasattr(module, "dump_exception"):
+            module.dump_exception = _dump_exception  # type: ignore[attr-defined]
+    original = sippy.SipURL.SipURL.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        transport = self.transport
+        if isinstance(transport, str) and transport != transport.lower():
+            self.transport = transport.lower()
+
+    sippy.SipURL.SipURL.__init__ = init
+    _patched = True
+
+
+def _port_taken(host: str, port: int) -> bool:
+    """True when some other socket holds the UDP port (sippy's SO_REUSEPORT would share it silently)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.bind((host, port))
+    except OSError:
+        return True
+    finally:
+        probe.close()
+    return False
+
+
+class SipService(Listener):
+    """The SIP service: a worker (``start``/``stop``) and a writer listener (engine commands)."""
+
+    def __init__(self, settings: TelephonySettings, writer: Writer) -> None:
+        self.settings = settings
+        self.writer = writer
+        self.registrar = Registrar(
+            settings.accounts, realm=settings.realm, max_expires=settings.register_max_expires
+        )
+        self.ng = NgClient(*settings.ng_address, timeout=settings.ng_timeout)
+        self.calls: dict[str, Call] = {}
+        self.music: str = settings.music or ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._gc: dict[str, Any] = {}
+        self._by_ua: dict[Any, Call | AgentLeg] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ids = itertools.count(1)
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        self.started = False
+        self.failures = 0  # callbacks that raised (each logged once)
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        host, port = self.settings.sip_host, self.settings.sip_port
+        if _port_taken(host, port):
+            raise OSError(f"SIP port {host}:{port} is in use (another SIP service still running?)")
+        await self.ng.connect()
+        try:
+            await self.ng.ping()
+        except NgError as exc:
+            log.error("rtpengine is not answering (%s); calls will fail until it does", exc)
+        if not self.music:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="centrale-moh-")
+            self.music = str(write_tone_sequence(Path(self._tmpdir.name) / "hold.wav"))
+        # sippy's dispatcher is created at import and registers a signal handler: import here, on
+        # the main thread, then run its loop on a thread of its own.
+        from sippy.Core.EventDispatcher import ED2  # type: ignore[import-untyped]
+        from sippy.SipConf import SipConf  # type: ignore[import-untyped]
+
+        _patch_sippy()
+        SipConf.my_address = host
+        SipConf.my_port = port
+        SipConf.my_uaname = "centrale"
+        ready: asyncio.Future[BaseException | None] = self._loop.create_future()
+
+        def signal_ready(error: BaseException | None) -> None:
+            assert self._loop is not None
+
+            def settle() -> None:
+                if not ready.done():
+                    ready.set_result(error)
+
+            self._loop.call_soon_threadsafe(settle)
+
+        def run() -> None:
+            from sippy.SipTransactionManager import SipTransactionManager  # type: ignore[import-untyped]
+
+            ED2.my_ident = threading.get_ident()
+            try:
+                self._gc = {"_sip_address": host, "_sip_port": port, "_sip_logger": _SipLogger()}
+                self._gc["_sip_tm"] = SipTransactionManager(self._gc, self._recv_request)
+            except BaseException as exc:  # the port, mostly
+                signal_ready(exc)
+                return
+            signal_ready(None)
+            ED2.loop()
+
+        self._thread = threading.Thread(target=run, name="centrale-sip", daemon=True)
+        self._thread.start()
+        error = await ready
+        if error is not None:
+            raise OSError(f"cannot start the SIP service on {host}:{port}: {error}")
+        self.started = True
+        log.info("SIP service on udp:%s:%d, rtpengine at %s", host, port, self.settings.rtpengine)
+
+    async def stop(self) -> None:
+        if not self.started:
+            self.ng.close()
+            return
+        from sippy.Core.EventDispatcher import ED2
+
+        for call in list(self.calls.values()):
+            with contextlib.suppress(Exception):
+                await self._end(call, hangup_caller=True)
+
+        def shutdown() -> None:
+            tm = self._gc.get("_sip_tm")
+            if tm is not None:
+                tm.shutdown()
+            ED2.breakLoop()
+
+        ED2.callFromThread(shutdown)
+        if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 5.0)
+        for task in list(self._tasks):
+            task.cancel()
+        self.ng.close()
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+        self.started = False
+
+    # --- thread hand-over ----------------------------------------------------------------------------
+    def _to_loop(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """From the SIP thread: run the coroutine function on the asyncio loop."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._spawn, fn, args)
+
+    def _spawn(self, fn: Callable[..., Awaitable[None]], args: tuple[Any, ...]) -> None:
+        async def guarded() -> None:
+            try:
+                await fn(*args)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.failures += 1
+                log.exception("telephony step %s failed", getattr(fn, "__name__", fn))
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _to_sip(self, fn: Callable[..., None], *args: Any) -> None:
+        """From the asyncio loop: run `fn` on the SIP thread."""
+        from sippy.Core.EventDispatcher import ED2
+
+        ED2.callFromThread(self._sip_guard, fn, args)
+
+    def _sip_guard(self, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            self.failures += 1
+            log.exception("SIP step %s failed", getattr(fn, "__name__", fn))
+
+    # --- SIP thread: requests outside a dialog ---------------------------------------------------------
+    def _recv_request(self, req: Any, sip_t: Any) -> Any:
+        try:
+            return self._route(req, sip_t)
+        except Exception:
+            self.failures += 1
+            log.exception("%s from %s failed; answered 500", _method(req), _source(req))
+            return (req.genResponse(500, "Server Internal Error"), None, None)
+
+    def _route(self, req: Any, sip_t: Any) -> Any:
+        from sippy.UA import UA  # type: ignore[import-untyped]
+
+        method = req.getMethod()
+        if req.getHFBody("to").getTag() is not None:
+            return (req.genResponse(481, "Call Leg/Transaction Does Not Exist"), None, None)
+        if method == "REGISTER":
+            return (self.registrar.handle(req), None, None)
+        if method == "OPTIONS":
+            return (req.genResponse(200, "OK"), None, None)
+        if method != "INVITE":
+            return (req.genResponse(405, "Method Not Allowed"), None, None)
+        number = req.getRURI().username
+        queue = self.settings.numbers.get(number or "")
+        if queue is None:
+            log.info("INVITE from %s to unknown number %r: 404", _source(req), number)
+            return (req.genResponse(404, "Not Found"), None, None)
+        if req.countHFs("contact") == 0:
+            log.info("INVITE from %s without Contact: 400", _source(req))
+            return (req.genResponse(400, "Missing Contact"), None, None)
+        body = req.getBody()
+        if body is None or "sdp" not in str(body.mtype).lower():
+            log.info("INVITE from %s without an SDP offer: 488", _source(req))
+            return (req.genResponse(488, "Not Acceptable Here"), None, None)
+        ua = UA(self._gc, self._caller_event)
+        ua.pending_number = (number, queue)
+        return ua.recvRequest(req, sip_t)
+
+    # --- SIP thread: the caller's leg ------------------------------------------------------------------
+    def _caller_event(self, event: Any, ua: Any) -> None:
+        try:
+            self._caller_event_(event, ua)
+        except Exception:
+            self.failures += 1
+            log.exception("caller event %s failed; hanging up", event)
+            self._sip_fail(ua, 500, "Server Internal Error")
+
+    def _caller_event_(self, event: Any, ua: Any) -> None:
+        from sippy.CCEvents import (  # type: ignore[import-untyped]
+            CCEventConnect,
+            CCEventDisconnect,
+            CCEventFail,
+            CCEventTry,
+            CCEventUpdate,
+        )
+
+        if isinstance(event, CCEventTry):
+            call_id, cli, _cld, body, _auth, _name = event.getData()
+            number, queue = ua.pending_number
+            call = Call(
+                interaction=f"sip-{secrets.token_hex(6)}",
+                queue=queue,
+                number=number,
+                caller=ua,
+                call_id=str(call_id),
+                caller_tag=str(ua.rUri.getTag()),
+                caller_sdp=str(body),
+                contact=str(cli) if cli else None,
+            )
+            self._by_ua[ua] = call
+            self._to_loop(self._arrive, call)
+            return
+        found = self._by_ua.get(ua)
+        if not isinstance(found, Call):
+            return
+        call = found
+        if isinstance(event, CCEventDisconnect | CCEventFail):
+            self._by_ua.pop(ua, None)
+            self._to_loop(self._caller_gone, call)
+        elif isinstance(event, CCEventUpdate):
+            # A re-INVITE from the caller (hold, codec change) is not supported yet: keep the media.
+            ua.recvEvent(CCEventConnect((200, "OK", ua.lSDP)))
+
+    # --- SIP thread: agents' legs ----------------------------------------------------------------------
+    def _agent_event(self, event: Any, ua: Any) -> None:
+        try:
+            self._agent_event_(event, ua)
+        except Exception:
+            self.failures += 1
+            log.exception("agent event %s failed; hanging up the agent's leg", event)
+            self._sip_hangup(ua)
+
+    def _agent_event_(self, event: Any, ua: Any) -> None:
+        from sippy.CCEvents import (
+            CCEventConnect,
+            CCEventDisconnect,
+            CCEventFail,
+            CCEventUpdate,
+        )
+
+        leg = self._by_ua.get(ua)
+        if not isinstance(leg, AgentLeg):
+            return
+        if isinstance(event, CCEventConnect):
+            _code, _reason, body = event.getData()
+            self._to_loop(self._agent_answered, leg, str(body) if body is not None else "")
+        elif isinstance(event, CCEventFail):
+            self._by_ua.pop(ua, None)
+            code = event.getData()[0] if event.getData() else 0
+            self._to_loop(self._agent_failed, leg, int(code or 0))
+        elif isinstance(event, CCEventDisconnect):
+            self._by_ua.pop(ua, None)
+            self._to_loop(self._agent_hung_up, leg)
+        elif isinstance(event, CCEventUpdate):
+            ua.recvEvent(CCEventConnect((200, "OK", ua.lSDP)))
+
+    def _ring(self, leg: AgentLeg, sdp: str, caller: str) -> None:
+        from sippy.CCEvents import CCEventTry
+        from sippy.MsgBody import MsgBody  # type: ignore[import-untyped]
+        from sippy.UA import UA
+
+        if leg.closing:
+            return
+        ua = UA(self._gc, self._agent_event, nh_address=(leg.binding.host, leg.binding.port))
+        leg.ua = ua
+        self._by_ua[ua] = leg
+        ua.recvEvent(CCEventTry((None, caller or "anonymous", leg.binding.user, MsgBody(sdp), None, "")))
+
+    def _sip_answer(self, ua: Any, sdp: str) -> None:
+        from sippy.CCEvents import CCEventConnect
+        from sippy.MsgBody import MsgBody
+
+        if ua is not None and not ua.isDead():
+            ua.recvEvent(CCEventConnect((200, "OK", MsgBody(sdp))))
+
+    def _sip_update(self, ua: Any, sdp: str) -> None:
+        from sippy.CCEvents import CCEventUpdate
+        from sippy.MsgBody import MsgBody
+
+        if ua is not None and ua.isConnected():
+            ua.recvEvent(CCEventUpdate(MsgBody(sdp)))
+
+    def _sip_fail(self, ua: Any, code: int, reason: str) -> None:
+        from sippy.CCEvents import CCEventFail
+
+        self._by_ua.pop(ua, None)
+        if ua is None or ua.isDead():
+            return
+        if ua.isConnected():
+            self._sip_hangup(ua)
+        else:
+            ua.recvEvent(CCEventFail((code, reason)))
+
+    def _sip_hangup(self, ua: Any) -> None:
+        from sippy.CCEvents import CCEventDisconnect
+
+        self._by_ua.pop(ua, None)
+        if ua is not None and not ua.isDead():
+            ua.recvEvent(CCEventDisconnect())
+
+    # --- asyncio: the engine's commands ----------------------------------------------------------------
+    def after(self, batch: Batch) -> None:
+        for command in batch.commands:
+            interaction = getattr(command, "interaction", None)
+            if interaction is None:
+                continue
+            call = self.calls.get(interaction)
+            if call is not None:
+                self._spawn(self._command, (call, command))
+
+    async def _command(self, call: Call, command: Command) -> None:
+        async with call.lock:
+            if isinstance(command, Offer):
+                await self._offer(call, command)
+            elif isinstance(command, RevokeOffer):
+                self._revoke(call, command.agent)
+            elif isinstance(command, Connect):
+                await self._connect(call, command)
+            elif isinstance(command, Disconnect):
+                log.info("%s: the engine ends the call (%s)", call.interaction, command.reason)
+                await self._end(call, hangup_caller=True)
+            elif (
+                isinstance(command, WrapUpStarted | InteractionFinished) and call.state is not CallState.ENDED
+            ):
+                await self._end(call, hangup_caller=True)  # ended elsewhere (the agent's desktop)
+
+    async def _offer(self, call: Call, offer: Offer) -> None:
+        if call.state is not CallState.QUEUED:
+            return
+        binding = self.registrar.binding_for_agent(offer.agent)
+        if binding is None:
+            log.warning("%s: agent %s has no registered phone; offer rejected", call.interaction, offer.agent)
+            await self._tell(OfferRejected(call.interaction, offer.agent))
+            return
+        leg = AgentLeg(call, offer.agent, binding)
+        call.leg = leg
+        call.state = CallState.RINGING
+        self._to_sip(self._ring, leg, call.agent_offer_sdp, call.contact or "")
+
+    def _revoke(self, call: Call, agent: str) -> None:
+        leg = call.leg
+        if leg is None or leg.agent != agent:
+            return
+        self._drop_leg(call)
+        if call.state in (CallState.RINGING, CallState.ANSWERED):
+            call.state = CallState.QUEUED
+
+    def _drop_leg(self, call: Call) -> None:
+        leg, call.leg = call.leg, None
+        if leg is not None and not leg.closing:
+            leg.closing = True
+            self._to_sip(self._sip_hangup_leg, leg)  # on the SIP thread, after any pending _ring
+
+    def _sip_hangup_leg(self, leg: AgentLeg) -> None:
+        if leg.ua is not None:
+            self._sip_hangup(leg.ua)
+
+    async def _connect(self, call: Call, connect: Connect) -> None:
+        leg = call.leg
+        if call.state is not CallState.ANSWERED or leg is None or leg.agent != connect.agent:
+            log.warning("%s: Connect for %s in state %s ignored", call.interaction, connect.agent, call.state)
+            return
+        with contextlib.suppress(NgError):  # nothing playing is fine
+            await self.ng.stop_media(call.call_id, call.caller_tag)
+        try:
+            caller_sdp = await self.ng.answer(call.call_id, call.caller_tag, call.media_tag, leg.sdp or "")
+        except NgError as exc:
+            log.error("%s: cannot bridge the media: %s", call.interaction, exc)
+            await self._end(call, hangup_caller=True, tell=InteractionEnded(call.interaction))
+            return
+        call.state = CallState.CONNECTED
+        self._to_sip(self._sip_update, call.caller, caller_sdp)
+        log.info("%s: connected to agent %s", call.interaction, leg.agent)
+
+    # --- asyncio: SIP events ---------------------------------------------------------------------------
+    async def _arrive(self, call: Call) -> None:
+        async with call.lock:
+            if call.state is CallState.ENDED:
+                return
+            try:
+                call.agent_offer_sdp = await self.ng.offer(call.call_id, call.caller_tag, call.caller_sdp)
+                call.media = True
+                caller_sdp = await self.ng.answer(
+                    call.call_id, call.caller_tag, call.media_tag, PLACEHOLDER_SDP
+                )
+            except NgError as exc:
+                log.error("call from %s to %s refused (503): media: %s", call.contact, call.number, exc)
+                await self._end(call, hangup_caller=True, code=503, reason="Service Unavailable")
+                return
+            self.calls[call.interaction] = call  # before the engine may offer it (same tick)
+            try:
+                await self.writer.submit(
+                    InteractionArrived(
+                        call.interaction, call.queue, contact=call.contact, direction="inbound"
+                    )
+                )
+            except (DomainError, WriterStopped) as exc:
+                log.warning("call from %s to %s refused (480): %s", call.contact, call.number, exc)
+                await self._end(call, hangup_caller=True, code=480, reason="Temporarily Unavailable")
+                return
+            call.state = CallState.QUEUED
+            self._to_sip(self._sip_answer, call.caller, caller_sdp)
+            try:
+                await self.ng.play_media(call.call_id, call.caller_tag, self.music)
+            except NgError as exc:  # the call goes on without music
+                log.warning("%s: no music on hold: %s", call.interaction, exc)
+            log.info("%s: call from %s queued in %s", call.interaction, call.contact, call.queue)
+
+    async def _caller_gone(self, call: Call) -> None:
+        async with call.lock:
+            state = call.state
+            if state is CallState.ENDED:
+                return
+            if state in (CallState.QUEUED, CallState.RINGING, CallState.ANSWERED):
+                log.info("%s: the caller hung up while waiting", call.interaction)
+                await self._end(call, hangup_caller=False, tell=CustomerAbandoned(call.interaction))
+            elif state is CallState.CONNECTED:
+                log.info("%s: the caller hung up", call.interaction)
+                await self._end(call, hangup_caller=False, tell=InteractionEnded(call.interaction))
+            else:  # SETUP: the engine never heard of it
+                await self._end(call, hangup_caller=False)
+
+    async def _agent_answered(self, leg: AgentLeg, sdp: str) -> None:
+        call = leg.call
+        async with call.lock:
+            if call.leg is not leg or call.state is not CallState.RINGING:
+                leg.closing = True  # answered too late: revoked, or the caller left
+                self._to_sip(self._sip_hangup_leg, leg)
+                return
+            leg.sdp = sdp
+            call.state = CallState.ANSWERED
+            try:
+                await self.writer.submit(OfferAccepted(call.interaction, leg.agent))
+            except (DomainError, WriterStopped) as exc:
+                log.warning(
+                    "%s: agent %s answered but the engine refused: %s", call.interaction, leg.agent, exc
+                )
+                self._drop_leg(call)
+                call.state = CallState.QUEUED
+
+    async def _agent_failed(self, leg: AgentLeg, code: int) -> None:
+        call = leg.call
+        async with call.lock:
+            if leg.closing or call.leg is not leg:
+                return
+            call.leg = None
+            leg.closing = True
+            if call.state in (CallState.RINGING, CallState.ANSWERED):
+                call.state = CallState.QUEUED
+                log.info(
+                    "%s: agent %s's phone answered %d: offer rejected", call.interaction, leg.agent, code
+                )
+                await self._tell(OfferRejected(call.interaction, leg.agent))
+
+    async def _agent_hung_up(self, leg: AgentLeg) -> None:
+        call = leg.call
+        async with call.lock:
+            if leg.closing or call.leg is not leg:
+                return
+            leg.closing = True
+            if call.state in (CallState.CONNECTED, CallState.ANSWERED):
+                log.info("%s: agent %s hung up", call.interaction, leg.agent)
+                call.leg = None
+                await self._end(call, hangup_caller=True, tell=InteractionEnded(call.interaction))
+            elif call.state is CallState.RINGING:
+                call.leg = None
+                call.state = CallState.QUEUED
+                await self._tell(OfferRejected(call.interaction, leg.agent))
+
+    # --- asyncio: helpers ------------------------------------------------------------------------------
+    async def _end(
+        self,
+        call: Call,
+        *,
+        hangup_caller: bool,
+        tell: Event | None = None,
+        code: int = 500,
+        reason: str = "Server Internal Error",
+    ) -> None:
+        """End the call everywhere: the engine (`tell`), both legs, rtpengine. Call under its lock."""
+        if call.state is CallState.ENDED:
+            return
+        call.state = CallState.ENDED
+        self._drop_leg(call)
+        if hangup_caller:
+            self._to_sip(self._sip_fail, call.caller, code, reason)
+        if tell is not None:
+            await self._tell(tell)
+        self.calls.pop(call.interaction, None)
+        if call.media:
+            call.media = False
+            try:
+                await self.ng.delete(call.call_id)
+            except NgError as exc:
+                log.warning("%s: rtpengine delete failed: %s", call.interaction, exc)
+
+    async def _tell(self, event: Event) -> None:
+        try:
+            await self.writer.submit(event)
+        except DomainError as exc:  # the engine moved on (a race with a timer): nothing to undo
+            log.info("engine refused %s: %s", type(event).__name__, exc)
+        except WriterStopped as exc:
+            log.error("engine unavailable for %s: %s", type(event).__name__, exc)
+
+
+def _method(req: Any) -> str:
+    try:
+        return str(req.getMethod())
+    except Exception:
+        return "request"
+
+
+def _source(req: Any) -> str:
+    try:
+        host, port = req.getSource()
+        return f"{host}:{port}"
+    except Exception:
+        return "?"
+
+
+__all__ = ["Call", "CallState", "SipService"]

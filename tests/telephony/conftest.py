@@ -1,0 +1,305 @@
+"""Real telephony on 127.0.0.1: rtpengine as a subprocess, the live server (with its SIP service) on an
+asyncio loop in a thread, sipp as callers and as agents' phones.
+
+One server and one rtpengine serve the whole module (sippy's dispatcher is a process-wide singleton);
+each test uses its own queue, service number and agents, so tests do not see each other's calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+MISSING = [tool for tool in ("sipp", "rtpengine") if shutil.which(tool) is None]
+
+# (queue, service number, agents with their SIP user)
+QUEUES = {
+    "bridge": ("1001", ["ann"]),
+    "abandon": ("1002", []),
+    "rona": ("1003", ["noel", "rita"]),
+    "reject": ("1004", ["bob"]),
+    "after": ("1005", ["fay"]),
+}
+OFFER_TIMEOUT = 2.5
+
+
+def password(user: str) -> str:
+    return f"pw-{user}-secret"
+
+
+_used: set[int] = set()
+
+
+def free_port(span: int = 1) -> int:
+    """A UDP port (and `span - 1` after it) nobody holds now, chosen at random (no fixed ports)."""
+    for _ in range(500):
+        port = random.randrange(20000, 60000 - span, 2)
+        if any(p in _used for p in range(port, port + span)):
+            continue
+        ok = True
+        for p in range(port, port + span):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+        if ok:
+            _used.update(range(port, port + span))
+            return port
+    raise RuntimeError("no free UDP port")
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+class Recorder:
+    """A writer listener that keeps every stored event and command (the engine's record)."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+        self.commands: list[Any] = []
+        self.lock = threading.Lock()
+
+    def in_transaction(self, conn: Any, batch: Any) -> None:
+        return None
+
+    def after(self, batch: Any) -> None:
+        with self.lock:
+            for applied in batch.applied:
+                self.events.append(applied.entry.event)
+                self.commands.extend(applied.commands)
+
+    def of(self, kind: str, interaction: str | None = None) -> list[Any]:
+        with self.lock:
+            items = [*self.events, *self.commands]
+        return [
+            x
+            for x in items
+            if type(x).__name__ == kind
+            and (interaction is None or getattr(x, "interaction", None) == interaction)
+        ]
+
+
+@dataclass
+class Center:
+    loop: asyncio.AbstractEventLoop
+    services: Any
+    sip: Any
+    sip_port: int
+    ng_port: int
+    recorder: Recorder
+    tmp: Path
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def submit(self, event: Any) -> Any:
+        return self.run(self.services.writer.submit(event))
+
+    def interactions_for(self, queue: str) -> list[str]:
+        return [e.interaction for e in self.recorder.of("InteractionArrived") if e.queue == queue]
+
+    def agent_state(self, agent: str) -> tuple[str, str | None]:
+        a = self.services.engine.agents[agent]
+        return (str(a.state.value), a.reason)
+
+    def query(self, call_id: str) -> dict[str, Any]:
+        return dict(self.run(self.sip.ng.query(call_id)))
+
+    # --- sipp ---------------------------------------------------------------------------------
+    def sipp(
+        self,
+        scenario: str,
+        *,
+        service: str = "",
+        keys: dict[str, str] | None = None,
+        extra: list[str] | None = None,
+        name: str = "",
+    ) -> subprocess.Popen[bytes]:
+        port = free_port()
+        media = free_port(4)
+        tag = name or scenario.removesuffix(".xml")
+        log = self.tmp / f"sipp-{tag}-{port}"
+        args = [
+            "sipp", f"127.0.0.1:{self.sip_port}", "-sf", str(SCENARIOS / scenario),
+            "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1", "-mp", str(media),
+            "-m", "1", "-l", "1", "-nostdin", "-timeout", "60s",
+            "-timeout_error", "-trace_err", "-error_file", f"{log}.err",
+            "-trace_stat", "-stf", f"{log}.csv", "-s", service or "centrale",
+        ]  # fmt: skip
+        for key, value in (keys or {}).items():
+            args += ["-key", key, value]
+        args += extra or []
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc.port = port  # type: ignore[attr-defined]
+        proc.media_port = media  # type: ignore[attr-defined]
+        proc.log = log  # type: ignore[attr-defined]
+        self.procs.append(proc)
+        return proc
+
+    def register(self, user: str, contact_port: int, *, pw: str | None = None, expect: str = "200") -> int:
+        proc = self.sipp(
+            "register.xml" if expect == "200" else "register_bad.xml",
+            service=user,
+            keys={"contact_port": str(contact_port)},
+            extra=["-au", user, "-ap", pw if pw is not None else password(user)],
+            name=f"register-{user}",
+        )
+        return finish(proc, 20)
+
+    def phone(self, user: str, scenario: str, *, echo: bool = True) -> subprocess.Popen[bytes]:
+        """An agent's phone: a sipp UAS on its own port, registered as `user`."""
+        proc = self.sipp(scenario, extra=["-rtp_echo"] if echo else [], name=f"phone-{user}")
+        time.sleep(0.2)  # let sipp bind before registering its port (it binds at start-up)
+        assert self.register(user, proc.port) == 0, f"{user} could not register"  # type: ignore[attr-defined]
+        return proc
+
+
+def finish(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(
+            f"sipp {Path(str(proc.args[3])).name} did not finish within {timeout:g} s"
+        ) from None
+    if proc.returncode != 0:
+        err = Path(f"{proc.log}.err")  # type: ignore[attr-defined]
+        detail = err.read_text(errors="replace")[-1500:] if err.exists() else ""
+        stderr = proc.stderr.read().decode(errors="replace")[-800:] if proc.stderr else ""
+        print(f"sipp {Path(str(proc.args[3])).name} exit {proc.returncode}\n{detail}\n{stderr}")
+    return int(proc.returncode)
+
+
+def sipp_stats(proc: subprocess.Popen[bytes]) -> dict[str, str]:
+    """The last line of sipp's -trace_stat CSV as a dictionary (SuccessfulCall(C), FailedCall(C) …)."""
+    path = Path(f"{proc.log}.csv")  # type: ignore[attr-defined]
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    header, last = lines[0].split(";"), lines[-1].split(";")
+    return dict(zip(header, last, strict=False))
+
+
+@pytest.fixture(scope="module")
+def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
+    if MISSING:
+        pytest.skip(f"telephony tests need {' and '.join(MISSING)} (apt: sip-tester, rtpengine-daemon)")
+    # sippy's dispatcher registers a signal handler when imported: import it on the main thread.
+    import sippy.Core.EventDispatcher  # type: ignore[import-untyped] # noqa: F401
+
+    from centrale.core.config import Account, AgentConfig, QueueConfig
+    from centrale.core.events import AccountConfigured, AgentAdded, QueueConfigured
+    from centrale.core.expressions import parse
+    from centrale.server.root import build
+    from centrale.server.settings import ServerSettings
+    from centrale.telephony.settings import SipAccount, TelephonySettings
+
+    tmp = tmp_path_factory.mktemp("telephony")
+    ng_port = free_port()
+    rtp = free_port(200)
+    rtpengine = subprocess.Popen(
+        [
+            "rtpengine", "--config-file=none", "--foreground", "--log-stderr", "--table=-1",
+            "--interface=127.0.0.1",
+            f"--listen-ng=127.0.0.1:{ng_port}", f"--port-min={rtp}", f"--port-max={rtp + 199}",
+            f"--listen-cli=127.0.0.1:{free_port()}", "--delete-delay=0", "--log-level=5",
+        ],
+        stdout=subprocess.DEVNULL, stderr=open(tmp / "rtpengine.log", "wb"),  # noqa: SIM115
+    )  # fmt: skip
+    sip_port = free_port()
+    accounts = [SipAccount(user=u, password=password(u), agent=u) for _, us in QUEUES.values() for u in us]
+    settings = ServerSettings(
+        database=str(tmp / "centrale.db"),
+        webhooks=False,
+        telephony=TelephonySettings(
+            sip_port=sip_port,
+            rtpengine=f"127.0.0.1:{ng_port}",
+            numbers={number: queue for queue, (number, _) in QUEUES.items()},
+            accounts=accounts,
+            ng_timeout=5.0,
+        ),
+    )
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="test-server-loop", daemon=True)
+    thread.start()
+
+    async def make() -> Any:
+        services = build(settings)
+        await services.start()
+        return services
+
+    services = asyncio.run_coroutine_threadsafe(make(), loop).result(30)
+    recorder = Recorder()
+    services.writer.listeners.append(recorder)
+    c = Center(loop, services, services.extras["sip"], sip_port, ng_port, recorder, tmp)
+    try:
+        if not _wait_pong(c, rtpengine, 15):
+            log = (tmp / "rtpengine.log").read_text(errors="replace")[-1000:]
+            raise RuntimeError(f"rtpengine did not answer NG pings (exit {rtpengine.poll()}):\n{log}")
+        c.submit(AccountConfigured(Account("acme", "ACME")))
+        skills = frozenset(QUEUES)
+        for queue, (_, agents) in QUEUES.items():
+            c.submit(
+                QueueConfigured(
+                    QueueConfig(
+                        queue, "acme", "voice", parse(f"{queue} >= 1", known_skills=skills),
+                        offer_timeout=OFFER_TIMEOUT,
+                    )
+                )
+            )  # fmt: skip
+            for agent in agents:
+                c.submit(AgentAdded(AgentConfig(agent, "acme", {queue: 1})))
+        yield c
+    finally:
+        for proc in c.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        asyncio.run_coroutine_threadsafe(services.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        rtpengine.terminate()
+        try:
+            rtpengine.wait(10)
+        except subprocess.TimeoutExpired:
+            rtpengine.kill()
+            rtpengine.wait()
+
+
+def _wait_pong(c: Center, proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _pong(c):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _pong(c: Center) -> bool:
+    try:
+        c.run(c.sip.ng.ping(), 3)
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,61 @@
+"""The telephony parts that need no peers: bencode, digest, settings files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from centrale.telephony.ng import bdecode, bencode
+from centrale.telephony.registrar import digest_response
+from centrale.telephony.settings import load
+
+
+def test_bencode_round_trip() -> None:
+    value = {"command": "offer", "flags": ["trust-address"], "n": 3, "sdp": "v=0\r\n"}
+    assert bencode(value) == b"d7:command5:offer5:flagsl13:trust-addresse1:ni3e3:sdp5:v=0\r\ne"
+    assert bdecode(bencode(value)) == value
+    with pytest.raises(ValueError):
+        bdecode(b"d7:command")
+
+
+def test_digest_matches_rfc_2617_example() -> None:
+    assert (
+        digest_response(
+            username="Mufasa",
+            realm="testrealm@host.com",
+            password="Circle Of Life",
+            method="GET",
+            uri="/dir/index.html",
+            nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093",
+            qop="auth",
+            nc="00000001",
+            cnonce="0a4f113b",
+        )
+        == "6629fae49393a05397450978507c4ef1"
+    )
+
+
+def test_settings_file_problems_are_one_line_each(tmp_path: Path) -> None:
+    path = tmp_path / "telephony.yaml"
+    path.write_text(
+        "rtpengine: nowhere\nnumbers: {'1001': ''}\naccounts:\n  - {user: ann, password: short, agent: ann}\n"
+    )
+    with pytest.raises(ValueError) as info:
+        load(path)
+    lines = str(info.value).splitlines()
+    assert all(line.startswith(f"{path}: ") for line in lines)
+    assert any("rtpengine: expected host:port" in line for line in lines)
+    assert any("numbers: service number '1001': empty queue id" in line for line in lines)
+    assert any(line.startswith(f"{path}: accounts.0.password:") for line in lines)
+
+
+def test_a_good_settings_file(tmp_path: Path) -> None:
+    path = tmp_path / "telephony.yaml"
+    path.write_text(
+        "sip_port: 5070\nrtpengine: 127.0.0.1:2223\nnumbers: {'+31201234567': sales}\n"
+        "accounts:\n  - {user: ann, password: pw-ann-secret, agent: ann}\n"
+    )
+    settings = load(path)
+    assert settings.ng_address == ("127.0.0.1", 2223)
+    assert settings.numbers == {"+31201234567": "sales"}
