@@ -103,8 +103,15 @@ class Server:
     database: str
     log: Path
 
+    proc: subprocess.Popen[bytes] | None = None
+
     def stats(self) -> dict[str, float]:
         return proc_stats(self.pid)
+
+    def check_alive(self) -> None:
+        """Raise :class:`SetupError` (with the end of its log) if the server has exited."""
+        if self.proc is not None and self.proc.poll() is not None:
+            raise SetupError(f"the server exited (code {self.proc.returncode}):\n{self.log_tail()}")
 
     def log_tail(self, chars: int = 3000) -> str:
         try:
@@ -137,7 +144,7 @@ def running_server(database: str, *, startup_timeout: float = 60) -> Iterator[Se
                 start_new_session=True,  # Ctrl-C reaches us only; we stop the server ourselves
                 preexec_fn=_die_with_parent,
             )
-        server = Server(f"http://127.0.0.1:{port}", port, proc.pid, database, log)
+        server = Server(f"http://127.0.0.1:{port}", port, proc.pid, database, log, proc)
         try:
             deadline = time.monotonic() + startup_timeout
             while True:
@@ -423,3 +430,45 @@ class RawClient:
         for _, writer, _ in self._idle:
             writer.close()
         self._idle.clear()
+
+
+def database_name(url: str) -> str | None:
+    """The PostgreSQL database of a server URL; None for SQLite."""
+    if not url.startswith("postgresql"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).database
+
+
+def postgres_cpu_seconds(database: str) -> float:
+    """CPU time of the PostgreSQL backends serving `database` (``postgres: … <database> …``), from /proc.
+
+    Backends that ended in between are not counted; the server's pool keeps its connections open.
+    """
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if cmdline.startswith("postgres:") and f" {database} " in cmdline:
+                total += proc_stats(int(entry.name))["cpu_seconds"]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat (all cores)."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    total = sum(values[:8])  # guest time is already in user
+    return (total - idle) / _TICK, total / _TICK
+
+
+def machine_busy(before: tuple[float, float], after: tuple[float, float], seconds: float) -> dict[str, float]:
+    """Cores the whole machine kept busy between two :func:`machine_cpu_seconds` readings."""
+    busy = after[0] - before[0]
+    return {"machine_busy_cores": round(busy / seconds, 2) if seconds > 0 else 0.0}

@@ -26,9 +26,12 @@ The mix (share of requests):
 
 Answers 404 and 409 to agent actions are races the API is designed to report (an offer revoked
 between poll and accept) and are counted apart (``races``); any other non-2xx answer, timeout or
-connection error is an error. The JSON has p50/p90/p99/max latency overall and per endpoint, the
-server's CPU time and memory during the measured phase (from ``/proc/<pid>``), the client's CPU
-time, and the machine (cores, load average, whether the engine is the compiled build).
+connection error is an error. The JSON has p50/p90/p99/max latency overall and per endpoint, p99
+per second of the run (``p99_ms_by_second``: stalls show up), the server's CPU time and memory
+during the measured phase (from ``/proc/<pid>``), on PostgreSQL the CPU time of the database's
+backends, the client's CPU time, how many cores the whole machine kept busy meanwhile
+(``machine_during_load``: ``other_processes_cores`` above zero means the run was shared), and the
+machine (cores, load average, whether the engine is the compiled build).
 
 After the load, each request kind is sent alone ``--costs`` times (default 300), one after the
 other, and the server's CPU time per request is taken from ``/proc`` (``cost_per_request_alone``):
@@ -73,10 +76,15 @@ from _server import (
     Session,
     SetupError,
     cpu_delta,
+    database_name,
     expect,
     load_average,
     login,
     machine,
+    machine_busy,
+    machine_cpu_seconds,
+    percentile,
+    postgres_cpu_seconds,
     say,
     server_on,
     sigterm_as_interrupt,
@@ -193,6 +201,7 @@ class Sample:
     status: int  # 0: no answer (timeout, connection error)
     measured: bool
     lag: float
+    at: float  # scheduled send time, seconds since the load started
 
 
 class Load:
@@ -224,6 +233,10 @@ class Load:
         self.errors: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
         self.connections = 0
+        self.database = database_name(server.database)
+        self.db_before = 0.0
+        self.started = 0.0
+        self.machine_before = (0.0, 0.0)
         self.retries = 0
         self.load_before: list[float] = []
         self.arrival_ids = itertools.count()
@@ -306,7 +319,9 @@ class Load:
         except HttpError as exc:
             self.errors[f"{label}: {exc}"[:200]] += 1
         done = loop.time()
-        self.samples.append(Sample(label, done - scheduled, status, measured, sent - scheduled))
+        self.samples.append(
+            Sample(label, done - scheduled, status, measured, sent - scheduled, scheduled - self.started)
+        )
         if 200 <= status < 300:
             self.outcomes[label] += 1
         if agent is not None and status == 200:
@@ -324,7 +339,7 @@ class Load:
         loop = asyncio.get_running_loop()
         tasks: set[asyncio.Task[None]] = set()
         rusage_before = resource.getrusage(resource.RUSAGE_SELF)
-        start = loop.time() + 0.2
+        start = self.started = loop.time() + 0.2
         measure_from = start + self.warmup
         measuring = False
         try:
@@ -333,6 +348,8 @@ class Load:
                 if not measuring and at >= measure_from:
                     measuring = True
                     self.server_before = self.server.stats()
+                    self.db_before = self.db_cpu()
+                    self.machine_before = machine_cpu_seconds()
                     self.measure_started = loop.time()
                     self.load_before = load_average()
                 delay = at - loop.time()
@@ -347,13 +364,43 @@ class Load:
             client.close()
         measured_seconds = loop.time() - self.measure_started
         server_after = self.server.stats()
+        db_after = self.db_cpu()
+        machine_after = machine_cpu_seconds()
         rusage_after = resource.getrusage(resource.RUSAGE_SELF)
         client_cpu = (rusage_after.ru_utime - rusage_before.ru_utime) + (
             rusage_after.ru_stime - rusage_before.ru_stime
         )
         self.connections = client.connections_opened
         self.retries = client.retries
-        return self.report(measured_seconds, server_after, client_cpu)
+        result = self.report(measured_seconds, server_after, client_cpu)
+        busy = machine_busy(self.machine_before, machine_after, measured_seconds)["machine_busy_cores"]
+        ours = result["server"]["cpu_seconds"] + client_cpu + (db_after - self.db_before)
+        result["machine_during_load"] = {
+            "busy_cores": busy,
+            "other_processes_cores": round(max(0.0, busy - ours / measured_seconds), 2),
+            "note": "cores busy on the whole machine while measuring; other_processes excludes the "
+            "server, this client and the PostgreSQL backends (approximately: the client's figure "
+            "includes its setup of the schedule)",
+        }
+        if self.database is not None:
+            cpu = db_after - self.db_before
+            result["postgresql_backends"] = {
+                "cpu_seconds": round(cpu, 2),
+                "cpu_utilisation": round(cpu / measured_seconds, 3),
+                "cpu_ms_per_request": round(cpu * 1000 / max(1, result["count"]), 2),
+            }
+        return result
+
+    @staticmethod
+    def by_second(samples: list[Sample]) -> list[float]:
+        """p99 latency of the requests scheduled in each second of the measured phase: stalls show up."""
+        seconds: dict[int, list[float]] = defaultdict(list)
+        for s in samples:
+            seconds[int(s.at)].append(s.latency)
+        return [round(percentile(v, 99) * 1000, 1) for _, v in sorted(seconds.items())]
+
+    def db_cpu(self) -> float:
+        return 0.0 if self.database is None else postgres_cpu_seconds(self.database)
 
     def report(
         self, measured_seconds: float, server_after: dict[str, float], client_cpu: float
@@ -390,6 +437,7 @@ class Load:
             "meets_target": bool(latency.get("p99_ms", 1e9) <= TARGET_P99_MS and not errors),
             "per_endpoint": per_endpoint,
             "send_lag": summary_ms([s.lag for s in measured]),
+            "p99_ms_by_second": self.by_second(measured),
             "actions_substituted": self.outcomes["actions_substituted"],
             "contacts": {
                 "created": self.outcomes["POST /api/interactions"],
@@ -500,6 +548,7 @@ def one_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         try:
             load = Load(server, center, args.rate, args.duration, args.warmup, args.seed)
             result = asyncio.run(load.run())
+            server.check_alive()
         finally:
             if profiler is not None:
                 try:
@@ -514,6 +563,7 @@ def one_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             except (HttpError, SetupError) as exc:
                 result["cost_per_request_alone"] = {"error": str(exc)}
                 say(f"[{backend}] measuring costs failed: {exc}")
+        server.check_alive()
         result["server_total"] = {k: round(v, 2) for k, v in server.stats().items()}
         if args.py_spy:
             result["py_spy_profile"] = f"{args.py_spy}-{backend}.txt"
@@ -585,8 +635,9 @@ def main() -> None:
     try:
         for backend in backends:
             out["runs"][backend] = one_run(backend, args)
-    except SetupError as exc:
-        print(f"error: setup failed: {exc}", file=sys.stderr)
+    except (SetupError, HttpError, httpx.HTTPError) as exc:
+        what = str(exc) if isinstance(exc, SetupError) else f"{type(exc).__name__}: {exc}"
+        print(f"error: {what}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted; the server was stopped and its database removed", file=sys.stderr)

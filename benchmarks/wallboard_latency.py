@@ -43,6 +43,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server import (
@@ -59,6 +61,8 @@ from _server import (
     load_average,
     login,
     machine,
+    machine_busy,
+    machine_cpu_seconds,
     say,
     server_on,
     sigterm_as_interrupt,
@@ -353,6 +357,82 @@ def make_changes(
     return changes, {"changes": len(changes), "change_errors": errors[:10], "change_http": summary_ms(http)}
 
 
+def run_wallboards(
+    server: Server,
+    supervisor: Session,
+    states: dict[str, str],
+    args: argparse.Namespace,
+    rng: random.Random,
+    out: dict[str, Any],
+) -> None:
+    """Connect the wallboards (a separate process), make the changes, and put the figures in `out`.
+
+    The wallboard process is always stopped here, before the server: a server stopping gracefully
+    waits for its open event streams.
+    """
+    backend = out["database"]
+    worker: subprocess.Popen[str] | None = None
+    try:
+        say(f"[{backend}] connecting {args.clients} wallboards (a separate process)")
+        worker = subprocess.Popen(
+            [sys.executable, __file__, "--sse-worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
+        assert worker.stdin is not None and worker.stdout is not None
+        worker.stdin.write(
+            json.dumps({"port": server.port, "cookie": supervisor.cookie, "clients": args.clients}) + "\n"
+        )
+        worker.stdin.flush()
+        hello = json.loads(worker.stdout.readline() or '{"error": "the wallboard process exited"}')
+        if "error" in hello:
+            raise SetupError(hello["error"])
+        time.sleep(1.0)  # let the connection burst settle
+        say(f"[{backend}] {args.rate:g} changes/s for {args.duration:g} s")
+        before, load_before, t0 = server.stats(), load_average(), time.monotonic()
+        machine_before = machine_cpu_seconds()
+        changes, figures = make_changes(server, supervisor, states, args.rate, args.duration, rng)
+        t1 = time.monotonic()
+        server.check_alive()
+        after = server.stats()
+        machine_after = machine_cpu_seconds()
+        time.sleep(2.0)  # the last changes' snapshots
+        worker.stdin.write(json.dumps({"changes": changes, "window": [t0, t1]}) + "\n")
+        worker.stdin.flush()
+        line = worker.stdout.readline()
+        if not line:
+            raise SetupError("the wallboard process gave no results")
+        boards = json.loads(line)
+        out.update(figures)
+        out.update(boards)
+        out["meets_target"] = bool(
+            boards["latency"].get("p99_ms", 1e9) <= TARGET_SECONDS * 1000 and not boards["missed_pairs"]
+        )
+        out["server"] = cpu_delta(before, after, t1 - t0)
+        busy = machine_busy(machine_before, machine_after, t1 - t0)["machine_busy_cores"]
+        out["machine_during_changes"] = {
+            "busy_cores": busy,
+            "other_processes_cores_approx": round(
+                max(
+                    0.0,
+                    busy
+                    - out["server"]["cpu_utilisation"]
+                    - boards["wallboard_process_cpu_seconds"] / (t1 - t0),
+                ),
+                2,
+            ),
+        }
+        out["load_average_before"] = load_before
+        out["load_average_after"] = load_average()
+    finally:
+        if worker is not None:
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[1])
     parser.add_argument("--agents", type=int, default=1000, help="agents (default 1,000)")
@@ -391,61 +471,20 @@ def main() -> None:
         "wallboards_in_separate_process": True,
         "machine": machine(),
     }
-    worker: subprocess.Popen[str] | None = None
     try:
         started = time.monotonic()
         with server_on(backend, args.pg or DEFAULT_PG) as server:
             say(f"[{backend}] seeding {args.agents} agents")
             supervisor, states = seed(server, args.agents, rng)
             out["setup_seconds"] = round(time.monotonic() - started, 1)
-            say(f"[{backend}] connecting {args.clients} wallboards (a separate process)")
-            worker = subprocess.Popen(
-                [sys.executable, __file__, "--sse-worker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                env=dict(os.environ),
-            )
-            assert worker.stdin is not None and worker.stdout is not None
-            worker.stdin.write(
-                json.dumps({"port": server.port, "cookie": supervisor.cookie, "clients": args.clients}) + "\n"
-            )
-            worker.stdin.flush()
-            hello = json.loads(worker.stdout.readline() or '{"error": "the wallboard process exited"}')
-            if "error" in hello:
-                raise SetupError(hello["error"])
-            time.sleep(1.0)  # let the connection burst settle
-            say(f"[{backend}] {args.rate:g} changes/s for {args.duration:g} s")
-            before, load_before, t0 = server.stats(), load_average(), time.monotonic()
-            changes, figures = make_changes(server, supervisor, states, args.rate, args.duration, rng)
-            t1 = time.monotonic()
-            after = server.stats()
-            time.sleep(2.0)  # the last changes' snapshots
-            worker.stdin.write(json.dumps({"changes": changes, "window": [t0, t1]}) + "\n")
-            worker.stdin.flush()
-            line = worker.stdout.readline()
-            if not line:
-                raise SetupError("the wallboard process gave no results")
-            boards = json.loads(line)
-            out.update(figures)
-            out.update(boards)
-            out["meets_target"] = bool(
-                boards["latency"].get("p99_ms", 1e9) <= TARGET_SECONDS * 1000 and not boards["missed_pairs"]
-            )
-            out["server"] = cpu_delta(before, after, t1 - t0)
-            out["load_average_before"] = load_before
-            out["load_average_after"] = load_average()
-    except SetupError as exc:
-        print(f"error: setup failed: {exc}", file=sys.stderr)
+            run_wallboards(server, supervisor, states, args, rng, out)
+    except (SetupError, HttpError, httpx.HTTPError) as exc:
+        what = str(exc) if isinstance(exc, SetupError) else f"{type(exc).__name__}: {exc}"
+        print(f"error: {what}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted; the server was stopped and its database removed", file=sys.stderr)
         sys.exit(130)
-    finally:
-        if worker is not None:
-            if worker.poll() is None:
-                worker.kill()
-            worker.wait()
     lat = out["latency"]
     say(
         f"[{backend}] {out['pairs']} (change, wallboard) pairs: p50 {lat.get('p50_ms')} ms, "

@@ -27,7 +27,7 @@ SETTINGS = campaign_settings(
     },
     recycle={"after_days": 1, "max_cycles": 1},
 )
-RESULTS = [o.value for o in Outcome if o is not Outcome.ANSWERED] + [
+RESULTS = [o.value for o in Outcome if o not in (Outcome.ANSWERED, Outcome.MACHINE_MESSAGE)] + [
     "sale",
     "no_thanks",
     "callback",

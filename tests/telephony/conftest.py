@@ -33,6 +33,15 @@ QUEUES = {
     "after": ("1005", ["fay"]),
 }
 OFFER_TIMEOUT = 2.5
+# Outbound (test_trunk.py): each dialled number routes to a sipp "carrier" of its own on a port
+# chosen at start (the trunk's `routes`); agents with a SIP account for the outbound queues.
+CARRIER_CASES = ("busy", "failed", "no_answer", "answered", "abandoned")
+TRUNK_AGENTS = ["olga"]
+
+
+def carrier_number(case: str) -> str:
+    """The (UK mobile, E.164) number a test lead has for each carrier case."""
+    return f"+4479111234{CARRIER_CASES.index(case) + 1:02d}"
 
 
 def password(user: str) -> str:
@@ -110,6 +119,7 @@ class Center:
     ng_port: int
     recorder: Recorder
     tmp: Path
+    carriers: dict[str, int] = field(default_factory=dict)  # case → the sipp carrier's SIP port
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
@@ -137,8 +147,9 @@ class Center:
         keys: dict[str, str] | None = None,
         extra: list[str] | None = None,
         name: str = "",
+        port: int | None = None,
     ) -> subprocess.Popen[bytes]:
-        port = free_port()
+        port = port or free_port()
         media = free_port(4)
         tag = name or scenario.removesuffix(".xml")
         log = self.tmp / f"sipp-{tag}-{port}"
@@ -214,7 +225,8 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
     from centrale.core.expressions import parse
     from centrale.server.root import build
     from centrale.server.settings import ServerSettings
-    from centrale.telephony.settings import SipAccount, TelephonySettings
+    from centrale.telephony.music import write_tone_sequence
+    from centrale.telephony.settings import SipAccount, TelephonySettings, TrunkSettings
 
     tmp = tmp_path_factory.mktemp("telephony")
     ng_port = free_port()
@@ -229,7 +241,18 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
         stdout=subprocess.DEVNULL, stderr=open(tmp / "rtpengine.log", "wb"),  # noqa: SIM115
     )  # fmt: skip
     sip_port = free_port()
-    accounts = [SipAccount(user=u, password=password(u), agent=u) for _, us in QUEUES.values() for u in us]
+    users = [u for _, us in QUEUES.values() for u in us] + TRUNK_AGENTS
+    accounts = [SipAccount(user=u, password=password(u), agent=u) for u in users]
+    carriers = {case: free_port() for case in CARRIER_CASES}
+    trunk = TrunkSettings(
+        host="127.0.0.1",
+        port=free_port(),  # nobody there: only numbers with a route are dialled
+        caller_id="+442079460000",
+        max_calls=4,
+        routes={carrier_number(case): f"127.0.0.1:{port}" for case, port in carriers.items()},
+        # a 4-s information message (the tone sequence): room to watch it reach the customer
+        message=str(write_tone_sequence(tmp / "information.wav")),
+    )
     settings = ServerSettings(
         database=str(tmp / "centrale.db"),
         webhooks=False,
@@ -239,6 +262,7 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
             numbers={number: queue for queue, (number, _) in QUEUES.items()},
             accounts=accounts,
             ng_timeout=5.0,
+            trunk=trunk,
         ),
     )
     loop = asyncio.new_event_loop()
@@ -253,7 +277,7 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
     services = asyncio.run_coroutine_threadsafe(make(), loop).result(30)
     recorder = Recorder()
     services.writer.listeners.append(recorder)
-    c = Center(loop, services, services.extras["sip"], sip_port, ng_port, recorder, tmp)
+    c = Center(loop, services, services.extras["sip"], sip_port, ng_port, recorder, tmp, carriers=carriers)
     try:
         if not _wait_pong(c, rtpengine, 15):
             log = (tmp / "rtpengine.log").read_text(errors="replace")[-1000:]

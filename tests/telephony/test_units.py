@@ -59,3 +59,33 @@ def test_a_good_settings_file(tmp_path: Path) -> None:
     settings = load(path)
     assert settings.ng_address == ("127.0.0.1", 2223)
     assert settings.numbers == {"+31201234567": "sales"}
+
+
+def test_trunk_settings_routes_and_credentials(tmp_path: Path) -> None:
+    from centrale.telephony.settings import TrunkSettings
+
+    trunk = TrunkSettings(host="gw.example", routes={"+44": "10.0.0.1:5070", "+4479": "10.0.0.2:5080"})
+    assert trunk.gateway_for("+447911123456") == ("10.0.0.2", 5080)  # the longest prefix wins
+    assert trunk.gateway_for("+442079460000") == ("10.0.0.1", 5070)
+    assert trunk.gateway_for("+31201234567") == ("gw.example", 5060)
+    bad = tmp_path / "bad-trunk.yaml"
+    bad.write_text("trunk: {host: gw.example, routes: {'+44': nowhere}}\n")
+    with pytest.raises(ValueError, match=r"bad-trunk.yaml: trunk.routes: expected host:port"):
+        load(bad)
+    bad.write_text("trunk: {host: gw.example, username: acme}\n")
+    with pytest.raises(ValueError, match=r"bad-trunk.yaml: trunk: give both username and password"):
+        load(bad)
+
+
+def test_call_progress_of_final_responses() -> None:
+    from centrale.server.trunk import CallProgress
+    from centrale.telephony.trunk import progress_for
+
+    assert progress_for(486, responded=True) is CallProgress.BUSY
+    assert progress_for(600, responded=True) is CallProgress.BUSY
+    for code in (480, 487):
+        assert progress_for(code, responded=False) is CallProgress.NO_ANSWER
+    assert progress_for(408, responded=True) is CallProgress.NO_ANSWER
+    assert progress_for(408, responded=False) is CallProgress.FAILED  # our own time-out: nobody there
+    for code in (403, 404, 503, 603):
+        assert progress_for(code, responded=True) is CallProgress.FAILED

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
+from centrale.outbound.answering_machine import MachineAction, MachineHandling, recorded_message_law
 from centrale.outbound.callbacks import Callback
 from centrale.outbound.campaign_config import (
     CampaignMode,
@@ -56,7 +57,8 @@ from centrale.outbound.mapping import CUSTOM_PREFIX
 from centrale.outbound.pacing import Observation, PacingPolicy, PacingSnapshot
 from centrale.outbound.results import ContactResult, export_results
 from centrale.outbound.retry import Outcome, RetryKind, retry_kind
-from centrale.outbound.state import ComplianceState
+from centrale.outbound.rules import _contact_consent
+from centrale.outbound.state import ComplianceState, MessageLeft
 from centrale.outbound.survey import AgentlessPlan
 from centrale.outbound.targets import IsoWeek, Progress, progress
 
@@ -130,6 +132,8 @@ class OutcomeResult:
     category: DispositionCategory | None = None
     information_message_required: bool = False
     """The call was abandoned and the preset requires the information message on it."""
+    message_left: bool = False
+    """A recorded message was left on an answering machine (recorded in ``messages_left``)."""
 
 
 class Campaign:
@@ -419,6 +423,7 @@ class Campaign:
         form: Mapping[str, str] | None = None,
         keys: Mapping[str, str] | None = None,
         agent_connect_delay: float | None = 0.0,
+        machine: bool = False,
     ) -> OutcomeResult:
         """Settle the dial of ``lead_id``.
 
@@ -431,6 +436,11 @@ class Campaign:
 
         The call is also reported to the compliance engine (``record_call``) for the abandoned-call
         rate: ``agent_connect_delay`` is the seconds an answered caller waited for the agent.
+
+        Answering machines (see :meth:`machine_handling`): ``machine`` — the dial ended as
+        ``machine`` (hung up), or as ``machine_message`` (the recorded message was left; the lead is
+        done unless ``answering_machine.retry``), or as ``answered`` with ``machine=True`` (passed to
+        an agent; the disposition settles it, and it is no live call for the abandoned-call rate).
         """
         _require_aware(at)
         lead = self._lead(lead_id)
@@ -440,6 +450,7 @@ class Campaign:
             )
         outcome = Outcome(outcome)
         agent = agent_id or lead.agent_id
+        consent = self._check_machine_report(lead, outcome, machine, at)
         category = self._category(outcome, disposition)
         if callback_at is not None:
             _require_aware(callback_at)
@@ -455,20 +466,43 @@ class Campaign:
         assessment = None
         compliance = self.settings.compliance
         phone = lead.contact.phone
-        if outcome is Outcome.ANSWERED:
+        if outcome is Outcome.ANSWERED and machine:
+            # A machine passed to an agent: nobody waits in silence, it is no live call.
+            self.compliance.record_call(compliance, phone, at, answered_by_person=False)
+        elif outcome is Outcome.ANSWERED:
             assessment = self.compliance.record_call(
                 compliance, phone, at, answered_by_person=True, agent_connect_delay=agent_connect_delay
             )
         elif outcome is Outcome.ABANDONED:
             assessment = self.compliance.record_call(compliance, phone, at, answered_by_person=True)
-        elif outcome is Outcome.MACHINE:
+        elif outcome in (Outcome.MACHINE, Outcome.MACHINE_MESSAGE):
             assessment = self.compliance.record_call(compliance, phone, at, answered_by_person=False)
+        if outcome is Outcome.MACHINE_MESSAGE:
+            plan = self.settings.answering_machine
+            self.compliance.record_message_left(
+                MessageLeft(
+                    at,
+                    phone,
+                    lead.contact.key,
+                    self.settings.id,
+                    self.settings.account_id,
+                    plan.message,
+                    consent,
+                )
+            )
 
-        lead.last_outcome = outcome.value
+        lead.last_outcome = "machine_to_agent" if machine else outcome.value
         lead.agent_id = None
         lead.form.update(form_values)
         lead.answers.update(answers)
-        if category is None:
+        if outcome is Outcome.MACHINE_MESSAGE and not self.settings.answering_machine.retry:
+            lead.status = LeadStatus.DONE
+            lead.due_at = None
+            lead.reason = "message left on the answering machine"
+        elif outcome is Outcome.MACHINE_MESSAGE:
+            self._retry(lead, RetryKind.MACHINE, at)
+            lead.reason = f"message left on the answering machine; {lead.reason}"
+        elif category is None:
             self._retry(lead, retry_kind(outcome), at)
         else:
             lead.disposition = disposition or category.value
@@ -482,7 +516,77 @@ class Campaign:
             lead.reason,
             category,
             assessment is not None and assessment.information_message_required,
+            outcome is Outcome.MACHINE_MESSAGE,
         )
+
+    # -- answering machines -------------------------------------------------------------------------
+
+    def machine_handling(self, lead_id: str, at: datetime) -> MachineHandling:
+        """What to do now that an answering machine picked up the dial of ``lead_id``.
+
+        The campaign's ``answering_machine.action``, except that a recorded message is left only
+        for a lead whose consent covers the campaign at ``at`` (recorded messages need it under
+        every preset's law); without it the answer is ``hang_up``, with the reason. Changes nothing.
+        """
+        _require_aware(at)
+        lead = self._lead(lead_id)
+        if lead.status is not LeadStatus.IN_PROGRESS:
+            raise CampaignError(
+                f"lead {lead_id} is not being dialled ({lead.status.value})", code="campaign.not_in_progress"
+            )
+        plan = self.settings.answering_machine
+        if plan.action is not MachineAction.LEAVE_MESSAGE:
+            return MachineHandling(lead_id, plan.action)
+        if self._recorded_message_consent(lead, at) is None:
+            law = recorded_message_law(self.settings.compliance.preset.jurisdiction)
+            return MachineHandling(
+                lead_id,
+                MachineAction.HANG_UP,
+                reason=f"no message left: no consent to recorded messages ({law})",
+            )
+        return MachineHandling(lead_id, MachineAction.LEAVE_MESSAGE, plan.message)
+
+    def _recorded_message_consent(self, lead: Lead, at: datetime) -> str | None:
+        """The consent that allows a recorded message to the lead at ``at``, in words, or None."""
+        s = self.settings.compliance
+        record = self.compliance.consents.valid_consent(
+            lead.contact.phone, s.account_id, s.campaign_id, s.purpose, at
+        )
+        if record is None:
+            record = _contact_consent(lead.contact, s)
+            if record is not None and not (
+                record.valid_at(at) and record.scope.covers(s.account_id, s.campaign_id, s.purpose)
+            ):
+                record = None
+        if record is None:
+            return None
+        via = f" via {record.source}" if record.source else ""
+        return f"consent given {record.given_at.date().isoformat()}{via} for {record.scope}"
+
+    def _check_machine_report(self, lead: Lead, outcome: Outcome, machine: bool, at: datetime) -> str:
+        """Refuse a machine report the campaign's setting does not allow; the consent relied on."""
+        action = self.settings.answering_machine.action
+        if machine and (outcome is not Outcome.ANSWERED or action is not MachineAction.PASS_TO_AGENT):
+            raise CampaignError(
+                f"machine=True reports a machine passed to an agent (answered, action pass_to_agent), "
+                f"not {outcome.value} with action {action.value}",
+                code="campaign.machine",
+            )
+        if outcome is not Outcome.MACHINE_MESSAGE:
+            return ""
+        if action is not MachineAction.LEAVE_MESSAGE:
+            raise CampaignError(
+                "outcome machine_message needs answering_machine.action leave_message "
+                f"(it is {action.value})",
+                code="campaign.machine",
+            )
+        consent = self._recorded_message_consent(lead, at)
+        if consent is None:
+            raise CampaignError(
+                f"lead {lead.id} has no consent to recorded messages; hang up instead (machine)",
+                code="campaign.machine",
+            )
+        return consent
 
     def _category(self, outcome: Outcome, disposition: str | None) -> DispositionCategory | None:
         if disposition is not None:

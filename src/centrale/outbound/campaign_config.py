@@ -25,6 +25,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from centrale.core.config import Disposition
+from centrale.outbound.answering_machine import AnsweringMachine, MachineAction
 from centrale.outbound.campaign_errors import CampaignConfigError
 from centrale.outbound.dispositions import DispositionCategory
 from centrale.outbound.dnc import DncLevel
@@ -155,6 +156,7 @@ class CampaignSettings:
     script: Script | None = None
     form: Form | None = None
     targets: Targets = field(default_factory=Targets)
+    answering_machine: AnsweringMachine = field(default_factory=AnsweringMachine)
 
     @property
     def custom_fields(self) -> tuple[str, ...]:
@@ -281,6 +283,12 @@ class _TargetsSpec(_Model):
     conversion_rate: float | None = Field(None, gt=0, le=1)
 
 
+class _MachineSpec(_Model):
+    action: MachineAction = MachineAction.HANG_UP
+    message: str | None = None
+    retry: bool | None = None
+
+
 class _SettingsSpec(_Model):
     campaign: _CampaignSpec
     mode: CampaignMode
@@ -301,6 +309,7 @@ class _SettingsSpec(_Model):
     script: _ScriptSpec | None = None
     form: _FormSpec | None = None
     targets: _TargetsSpec = _TargetsSpec()
+    answering_machine: _MachineSpec = _MachineSpec()
 
 
 # --- loading ------------------------------------------------------------------------------------------
@@ -423,6 +432,7 @@ class _Builder:
             script=self.script(known),
             form=self.form(),
             targets=Targets(s.targets.sales_per_agent_per_week, s.targets.conversion_rate),
+            answering_machine=self.answering_machine(),
         )
 
     def positive(self, value: Duration, where: str) -> timedelta:
@@ -524,6 +534,29 @@ class _Builder:
                     self.duration(rule.delay, f"retry.{kind.value}.delay"), rule.max_attempts
                 )
         return RetryRules(spec.max_attempts, MappingProxyType(rules))
+
+    def answering_machine(self) -> AnsweringMachine:
+        s = self.spec
+        spec = s.answering_machine
+        action = spec.action
+        if action is not MachineAction.LEAVE_MESSAGE:
+            for key in ("message", "retry"):
+                if getattr(spec, key) is not None:
+                    raise self.fail(
+                        f"answering_machine.{key}",
+                        f"only for action leave_message (action is {action.value})",
+                    )
+        if action is MachineAction.PASS_TO_AGENT and s.mode is CampaignMode.AGENTLESS:
+            raise self.fail(
+                "answering_machine.action", "pass_to_agent needs agents; an agentless campaign has none"
+            )
+        if action is MachineAction.LEAVE_MESSAGE and not (spec.message or "").strip():
+            raise self.fail(
+                "answering_machine.message",
+                "action leave_message needs the message to play "
+                "(its text, or the file name of the recording)",
+            )
+        return AnsweringMachine(action, (spec.message or "").strip(), bool(spec.retry))
 
     def recycling(self) -> Recycling | None:
         spec = self.spec.recycle

@@ -16,6 +16,15 @@ no answer (at the ring time-out), an answering machine (detected a few seconds a
 busy or a failed number — none of which needs an agent. Finished dials, conversations and
 wrap-ups are reported to the policy so it can learn.
 
+Answering machines follow ``CampaignSpec.machine_action`` (the campaign's ``answering_machine``
+setting): ``hang_up`` (the default, and the benchmark's) ends the dial at detection;
+``leave_message`` also ends it for the pacing policy (no agent needed) and counts the message, the
+line staying busy ``machine_message_seconds``; ``pass_to_agent`` queues the machine like an answered
+call (marked ``machine``): an agent who takes it within 2 s leaves a message for
+``machine_talk_seconds`` and wraps up, otherwise it is dropped — neither counts as a live or an
+abandoned call, nor as talk time. No action draws extra random numbers, so for the same seed the
+dials and their outcomes are the same whatever the action.
+
 Everything random comes from one ``random.Random(seed)`` and the kernel runs equal times in the
 order they were scheduled, so a run is a function of its inputs.
 """
@@ -60,6 +69,7 @@ from centrale.core.events import (
     TimerFired,
 )
 from centrale.core.expressions import parse as parse_expression
+from centrale.outbound.answering_machine import MachineAction
 from centrale.outbound.pacing import (
     BusyAgent,
     DialResult,
@@ -108,6 +118,12 @@ class CampaignSpec:
     connect_within: float = 2.0
     information_message: bool = True
     """UK (Ofcom) and US (TSR) presets both require it on every abandoned call."""
+    machine_action: MachineAction = MachineAction.HANG_UP
+    """What the campaign does with an answering machine (see the module docstring)."""
+    machine_message_seconds: float = 20.0
+    """``leave_message``: how long the recorded message holds the line."""
+    machine_talk_seconds: float = 30.0
+    """``pass_to_agent``: how long the agent takes to leave a personal message."""
 
 
 @dataclass
@@ -134,6 +150,19 @@ class RunResult:
     cpu_seconds: float = 0.0
     abandoned_ids: list[str] = field(default_factory=list, repr=False)
     message_ids: list[str] = field(default_factory=list, repr=False)
+    machine_action: str = MachineAction.HANG_UP.value
+    machines: int = 0
+    """Dials answered by a machine (every action)."""
+    machine_messages: int = 0
+    """``leave_message``: recorded messages left."""
+    machine_line_seconds: float = 0.0
+    """``leave_message``: line time spent playing them."""
+    machine_connected: int = 0
+    """``pass_to_agent``: machines an agent took (and left a message on)."""
+    machine_dropped: int = 0
+    """``pass_to_agent``: machines no agent took within 2 s (hung up; not abandoned calls)."""
+    machine_talk_seconds: float = 0.0
+    """``pass_to_agent``: agent time spent on machines (not in ``talk_seconds``)."""
 
     @property
     def abandon_rate(self) -> float:
@@ -151,10 +180,25 @@ class RunResult:
         out = asdict(self)
         out.pop("abandoned_ids")
         out.pop("message_ids")
+        if self.machine_action == MachineAction.HANG_UP.value:
+            # The summary (the benchmark's JSON) is as before for the default action.
+            for key in _MACHINE_FIELDS:
+                out.pop(key)
         out["abandon_rate"] = self.abandon_rate
         out["talk_minutes_per_agent_hour"] = self.talk_minutes_per_agent_hour
         out["contacts_per_hour"] = self.contacts_per_hour
         return out
+
+
+_MACHINE_FIELDS = (
+    "machine_action",
+    "machines",
+    "machine_messages",
+    "machine_line_seconds",
+    "machine_connected",
+    "machine_dropped",
+    "machine_talk_seconds",
+)
 
 
 def worst_window(
@@ -220,7 +264,10 @@ class CampaignSimulation:
             talk_mean_seconds=spec.talk.mean,
             seed=seed,
             hours=spec.duration / 3600.0,
+            machine_action=spec.machine_action.value,
         )
+        self.machine_calls: set[str] = set()  # pass_to_agent: machines queued or with an agent
+        self.machine_talk: dict[str, float] = {}  # machine with an agent → when the agent took it
         self.ringing: dict[str, float] = {}  # dial → when it started ringing
         self.answered_at: dict[str, float] = {}  # live call waiting or talking → answer time
         self.talk_started: dict[str, float] = {}
@@ -360,6 +407,10 @@ class CampaignSimulation:
             ring = spec.ring_timeout
         elif u < mix.no_answer + mix.machine:
             ring = min(limit, max(1.0, spec.answer_delay.sample(rng))) + mix.amd_seconds
+            self.result.machines += 1
+            if spec.machine_action is not MachineAction.HANG_UP:
+                self.kernel.schedule(now + ring, self._machine, did)
+                return
         elif u < mix.no_answer + mix.machine + mix.busy:
             ring = rng.uniform(*mix.busy_seconds)
         else:
@@ -383,12 +434,38 @@ class CampaignSimulation:
         self.answered_at[did] = now
         self.send(InteractionArrived(did, CAMPAIGN))
 
+    def _machine(self, did: str) -> None:
+        """A machine was detected and the action is not hang_up."""
+        if self.spec.machine_action is MachineAction.LEAVE_MESSAGE:
+            self._ring_over(did, False)  # the message needs no agent
+            self.result.machine_messages += 1
+            self.result.machine_line_seconds += self.spec.machine_message_seconds
+            return
+        # pass_to_agent: for the policy it needs an agent like a live answer; it is no live call.
+        self._ring_over(did, True)
+        self.machine_calls.add(did)
+        self.send(InteractionArrived(did, CAMPAIGN, attributes={"machine": True}))
+
+    def _machine_hang_up(self, iid: str) -> None:
+        now = self.kernel.now
+        started = self.machine_talk.pop(iid)
+        self.machine_calls.discard(iid)
+        self.result.machine_talk_seconds += now - started
+        self.talk_ends[iid] = now
+        self.policy.observe(TalkEnded(now - started))
+        self.send(InteractionEnded(iid))
+
     # --- the engine's commands ---------------------------------------------------------------------
     def _offer(self, c: Offer) -> None:
         self._accept.append((c.interaction, c.agent))
 
     def _connect(self, c: Connect) -> None:
         now = self.kernel.now
+        if c.interaction in self.machine_calls:
+            self.result.machine_connected += 1
+            self.machine_talk[c.interaction] = now
+            self.kernel.schedule(now + self.spec.machine_talk_seconds, self._machine_hang_up, c.interaction)
+            return
         self.answered_at.pop(c.interaction, None)
         self.result.connected += 1
         self.talk_started[c.interaction] = now
@@ -405,6 +482,11 @@ class CampaignSimulation:
 
     def _disconnect(self, c: Disconnect) -> None:
         if c.reason != "expired":
+            return
+        if c.interaction in self.machine_calls:
+            # A machine no agent took in time: hung up, not an abandoned call (nobody waited).
+            self.machine_calls.discard(c.interaction)
+            self.result.machine_dropped += 1
             return
         # No agent within 2 s of the greeting: an abandoned call. Play the information message.
         answered = self.answered_at.pop(c.interaction)

@@ -25,7 +25,9 @@ class Outcome(StrEnum):
     NO_ANSWER = "no_answer"
     BUSY = "busy"
     MACHINE = "machine"
-    """An answering machine or voicemail (detected, or reported by the agent)."""
+    """An answering machine or voicemail (detected, or reported by the agent); the dialer hung up."""
+    MACHINE_MESSAGE = "machine_message"
+    """An answering machine to which the campaign's recorded message was played (``leave_message``)."""
     FAILED = "failed"
     """The network refused the call (congestion, unreachable, invalid route)."""
     ABANDONED = "abandoned"
@@ -100,6 +102,8 @@ def retry_kind(outcome: Outcome) -> RetryKind:
     """The retry rule an unanswered outcome falls under."""
     if outcome is Outcome.ANSWERED:
         raise ValueError("an answered call is settled by its disposition, not retried")
+    if outcome is Outcome.MACHINE_MESSAGE:
+        return RetryKind.MACHINE  # when the campaign retries after a message (answering_machine.retry)
     return RetryKind(outcome.value)
 
 

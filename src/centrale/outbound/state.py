@@ -76,6 +76,20 @@ class AttemptHistory:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageLeft:
+    """A recorded message the dialer left on an answering machine, and the consent that allowed it."""
+
+    at: datetime
+    number: str
+    contact_key: str
+    campaign_id: str
+    account_id: str
+    message: str
+    consent: str
+    """The consent relied on, as the consent rule words it (given when, via what, for which scope)."""
+
+
+@dataclass(frozen=True, slots=True)
 class CallAssessment:
     """The compliance view of a call's result."""
 
@@ -99,6 +113,8 @@ class ComplianceState:
         self.audit = AuditLog()
         self._trackers: dict[str, AbandonRateTracker] = {}
         self._abandoned: dict[str, list[datetime]] = {}
+        self.messages_left: list[MessageLeft] = []
+        """Recorded messages left on answering machines, in order (append-only, like the audit)."""
         self._sequence = 0
 
     def next_sequence(self) -> int:
@@ -175,6 +191,13 @@ class ComplianceState:
         if abandoned:
             insort(self._abandoned.setdefault(number, []), at)
         return CallAssessment(abandoned, abandoned and requires_information_message(settings))
+
+    def record_message_left(self, message: MessageLeft) -> MessageLeft:
+        """Record that a recorded message was left on an answering machine (the compliance record)."""
+        require_e164(message.number)
+        _require_aware(message.at)
+        self.messages_left.append(message)
+        return message
 
     def last_abandoned(self, number: str, at: datetime) -> datetime | None:
         """The latest abandoned call to ``number`` at or before ``at``."""

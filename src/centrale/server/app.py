@@ -7,11 +7,12 @@ webhook sender are started and stopped with the app's lifespan.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from centrale import __version__
 from centrale.server.errors import HANDLERS
@@ -38,9 +39,43 @@ Errors are `{"error": {"code": "...", "message": "..."}}` with stable codes.
 """
 
 
-def create_app(
-    services: Services, *, lifespan_hooks: list[Callable[[], Awaitable[Any]]] | None = None
-) -> FastAPI:
+_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class SecurityHeaders:
+    """Adds security headers to every response, and ``Cache-Control: no-store`` to the API's.
+
+    A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` costs about half a millisecond per
+    request, a fifth of a typical request's time."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope["path"].startswith("/api/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [h for h in _HEADERS if h[0] not in present]
+                if api and b"cache-control" not in present:
+                    headers.append(_NO_STORE)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await services.start()
@@ -64,17 +99,7 @@ def create_app(
     for module in (auth, desktop, live, interactions, callbacks, reports, config, admin, campaigns, webhooks):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/api/health", tags=["live"])
     async def health() -> dict[str, Any]:

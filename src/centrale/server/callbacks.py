@@ -37,6 +37,9 @@ FIELD = "callback_at"
 ATTRIBUTE = "callback_for"
 
 
+_WATCHED = frozenset({E.WrapUpCompleted, E.DispositionSet, E.InteractionArrived})
+
+
 def parse_due(value: object, timezone: str) -> float:
     """Epoch seconds of a ``callback_at`` value; ValueError with a readable message otherwise."""
     if not isinstance(value, str):
@@ -77,6 +80,8 @@ class CallbackScheduler(Listener):
     def in_transaction(self, conn: sa.Connection, batch: Batch) -> None:
         for applied in batch.applied:
             _, at, event = applied.entry
+            if type(event) not in _WATCHED:
+                continue
             if (
                 isinstance(event, (E.WrapUpCompleted, E.DispositionSet))
                 and event.fields

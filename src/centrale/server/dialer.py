@@ -23,8 +23,13 @@ way :mod:`centrale.outbound.dialer_sim` drives a campaign, on the real clock:
   (lead, attempt) again. Dial ids are ``<campaign>.<generation>:<lead>:<attempt>``, unique for ever,
   and are the engine's interaction ids for answered calls.
 * **Call progress.** ``busy``, ``no_answer``, ``failed`` and ``machine`` are recorded with
-  ``record_outcome`` (retry rules), and the position is stored within a second. ``answered`` becomes
-  ``InteractionArrived(dial_id, queue, contact=number, direction="outbound",
+  ``record_outcome`` (retry rules), and the position is stored within a second. A ``machine`` (the
+  trunk keeps it up) follows the campaign's ``answering_machine`` setting
+  (``campaign.machine_handling``): hung up (``machine``), the recorded message played by the trunk
+  then hung up (``machine_message``; only with consent), or queued for an agent like an answered
+  call with attribute ``machine`` — no live call for the 3 % rule; not taken within 2 s it is hung
+  up as ``machine``, taken it is settled by the disposition (``answered``, ``machine=True``).
+  ``answered`` becomes ``InteractionArrived(dial_id, queue, contact=number, direction="outbound",
   attributes={"campaign", "lead"})``; the engine offers it to an agent. If no agent is connected
   within 2 s (``connect_within``) the runner posts ``CustomerAbandoned`` (a queue with
   ``max_wait`` ≤ 2 s expires it itself): the trunk plays the information message and hangs up, and
@@ -101,6 +106,7 @@ from centrale.core.config import Disposition
 from centrale.core.engine import Engine
 from centrale.core.events import CustomerAbandoned, DispositionConfigured, InteractionArrived
 from centrale.core.interaction import InteractionState
+from centrale.outbound.answering_machine import MachineAction
 from centrale.outbound.campaign import Campaign, Dial
 from centrale.outbound.campaign_config import (
     CampaignMode,
@@ -458,6 +464,8 @@ COUNTERS = (
     "failed",
     "unknown",
     "messages",
+    "machine_messages",
+    "machine_to_agent",
 )
 
 
@@ -519,6 +527,8 @@ class _Call:
     agent: str | None = None
     transferred_to: str | None = None
     guard: asyncio.TimerHandle | None = None
+    machine: bool = False
+    """An answering machine passed to an agent (``answering_machine.action: pass_to_agent``)."""
 
 
 def lead_of(dial_id: str) -> tuple[str, int]:
@@ -757,7 +767,13 @@ class CampaignRunner(Listener):
             if run is None or not isinstance(lead, str):
                 continue
             self._calls[iid] = _Call(
-                run.id, lead, ix.contact or "", ix.arrived_at, ix.answered_at, agent=ix.agent
+                run.id,
+                lead,
+                ix.contact or "",
+                ix.arrived_at,
+                ix.answered_at,
+                agent=ix.agent,
+                machine=attrs.get("machine") is True,
             )
             if ix.state in _WAITING:
                 self.writer.post(CustomerAbandoned(iid))
@@ -946,27 +962,40 @@ class CampaignRunner(Listener):
         current = self.runs.get(run.id)
         if current is not run or run.campaign is None:
             return  # deleted meanwhile
-        run.campaign.observe(DialResult(max(0.0, now - started), progress is CallProgress.ANSWERED))
-        if progress is not CallProgress.ANSWERED:
+        # --- answering machines: the campaign's answering_machine setting decides ---------------
+        machine = progress is CallProgress.MACHINE
+        to_agent = machine and self._on_machine(run, dial.lead_id, dial_id, now)
+        # --- end of answering machines ----------------------------------------------------------
+        run.campaign.observe(
+            DialResult(max(0.0, now - started), progress is CallProgress.ANSWERED or to_agent)
+        )
+        if machine and not to_agent:
+            self.wake()
+            return
+        if progress is not CallProgress.ANSWERED and not machine:
             run.counters[progress.value] += 1
             self._settle(run, dial.lead_id, Outcome(progress.value), now)
             self.wake()
             return
-        run.counters["answered"] += 1
+        if not machine:
+            run.counters["answered"] += 1
         if run.settings.mode is CampaignMode.AGENTLESS:
             # The message answers at once: nobody waits for an agent.
             self._settle(run, dial.lead_id, Outcome.ANSWERED, now)
             self._spawn(self._hangup(dial_id, False))
             return
-        call = _Call(run.id, dial.lead_id, dial.number, now)
+        call = _Call(run.id, dial.lead_id, dial.number, now, machine=machine)
         self._calls[dial_id] = call
         call.guard = asyncio.get_running_loop().call_later(self.connect_within, self._guard, dial_id)
+        attributes: dict[str, Any] = {"campaign": run.id, "lead": dial.lead_id}
+        if machine:
+            attributes["machine"] = True  # the desktop shows it: leave a message
         try:
             await self.writer.submit(
                 InteractionArrived(
                     dial_id,
                     run.queue,
-                    attributes={"campaign": run.id, "lead": dial.lead_id},
+                    attributes=attributes,
                     contact=dial.number,
                     direction="outbound",
                 )
@@ -976,8 +1005,38 @@ class CampaignRunner(Listener):
                 if call.guard is not None:
                     call.guard.cancel()
                 log.warning("campaign %s: answered call %s not queued: %s", run.id, dial_id, exc)
-                self._abandoned(run, call, self.clock())
-                self._spawn(self._hangup(dial_id, True))
+                if machine:
+                    self._settle(run, call.lead, Outcome.MACHINE, self.clock())
+                    self._spawn(self._hangup(dial_id, False))
+                else:
+                    self._abandoned(run, call, self.clock())
+                    self._spawn(self._hangup(dial_id, True))
+
+    def _on_machine(self, run: CampaignRun, lead_id: str, dial_id: str, now: float) -> bool:
+        """An answering machine picked up: hang up (outcome machine), leave the campaign's recorded
+        message (machine_message) or pass it to an agent (True: the caller queues it)."""
+        campaign = run.campaign
+        assert campaign is not None
+        run.counters["machine"] += 1
+        try:
+            handling = campaign.machine_handling(lead_id, _dt(now))
+        except CampaignError as exc:
+            log.warning("campaign %s: lead %s: %s", run.id, lead_id, exc)
+            self._spawn(self._hangup(dial_id, False))
+            return False
+        if handling.action is MachineAction.PASS_TO_AGENT:
+            run.counters["machine_to_agent"] += 1
+            return True
+        if handling.action is MachineAction.LEAVE_MESSAGE:
+            if self._settle(run, lead_id, Outcome.MACHINE_MESSAGE, now):
+                run.counters["machine_messages"] += 1
+            self._spawn(self._hangup(dial_id, False, handling.message))
+            return False
+        if self._settle(run, lead_id, Outcome.MACHINE, now) and handling.reason:
+            lead = campaign.leads[lead_id]
+            lead.reason = f"{handling.reason}; {lead.reason}"
+        self._spawn(self._hangup(dial_id, False))
+        return False
 
     def _guard(self, dial_id: str) -> None:
         """2 s after the answer: no agent connected means an abandoned call."""
@@ -989,11 +1048,14 @@ class CampaignRunner(Listener):
         if ix is not None and ix.state in _WAITING:
             self.writer.post(CustomerAbandoned(dial_id))
 
-    async def _hangup(self, dial_id: str, play_message: bool) -> None:
+    async def _hangup(self, dial_id: str, play_message: bool, message: str | None = None) -> None:
         if self.trunk is None:
             return
         try:
-            await self.trunk.hangup(dial_id, play_message)
+            if message is None:
+                await self.trunk.hangup(dial_id, play_message)
+            else:
+                await self.trunk.hangup(dial_id, play_message, message)
         except Exception:
             log.exception("the trunk failed to hang up %s", dial_id)
 
@@ -1090,6 +1152,7 @@ class CampaignRunner(Listener):
             parent.answered_at,
             parent.connected_at,
             agent=parent.agent,
+            machine=parent.machine,
         )
 
     def _on_finished(
@@ -1109,6 +1172,8 @@ class CampaignRunner(Listener):
         if c.outcome == "transferred" and call.transferred_to is not None:
             return None  # the segment that continues the call settles it
         dial_id = c.interaction
+        if call.machine:
+            return self._machine_finished(run, call, c, at, objections)
         if call.connected_at is None:
             self._abandoned(run, call, at)
             self._effects.append(lambda: self._spawn(self._hangup(dial_id.split(">")[0], True)))
@@ -1161,6 +1226,57 @@ class CampaignRunner(Listener):
                             }
                         )
         self._effects.append(lambda: self._spawn(self._hangup(dial_id.split(">")[0], False)))
+        return run
+
+    def _machine_finished(
+        self,
+        run: CampaignRun,
+        call: _Call,
+        c: InteractionFinished,
+        at: float,
+        objections: list[dict[str, Any]],
+    ) -> CampaignRun:
+        """A machine passed to an agent ended: no live call (neither connected nor abandoned for the
+        3 % rule). Not taken by an agent: hung up, outcome machine. Taken: the disposition settles it."""
+        dial_id = c.interaction.split(">")[0]
+        codes = run.settings.dispositions
+        disposition = c.disposition
+        if call.connected_at is None or disposition is None or disposition not in codes:
+            if call.connected_at is not None:
+                disposition = next(
+                    (d.code for d in codes.values() if d.category == DispositionCategory.NO_CONTACT.value),
+                    None,
+                )
+            if disposition is None or call.connected_at is None:
+                self._settle(run, call.lead, Outcome.MACHINE, at)
+                self._effects.append(lambda: self._spawn(self._hangup(dial_id, False)))
+                self._effects.append(self.wake)
+                return run
+        settled = self._settle(
+            run,
+            call.lead,
+            Outcome.ANSWERED,
+            at,
+            disposition=disposition,
+            agent_id=c.agent or call.agent,
+            machine=True,
+        )
+        lead = run.campaign.leads.get(call.lead) if run.campaign is not None else None
+        if (
+            settled
+            and lead is not None
+            and codes[disposition].category == DispositionCategory.DO_NOT_CALL.value
+        ):
+            for number in dict.fromkeys((lead.contact.phone, *lead.contact.alt_phones)):
+                objections.append(
+                    {
+                        "number": number,
+                        "scope": _objection_scope(run),
+                        "created": at,
+                        "source": f"campaign {run.id}: do-not-call request",
+                    }
+                )
+        self._effects.append(lambda: self._spawn(self._hangup(dial_id, False)))
         return run
 
     # --- figures ------------------------------------------------------------------------------------

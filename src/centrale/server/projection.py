@@ -176,8 +176,17 @@ class Projector(Listener):
             # An id may come back after its interaction finished (an integration reusing ids): the
             # new contact replaces the old row rather than failing the batch and stopping the writer.
             conn.execute(_insert_or_replace(conn, interactions, "id"), inserts)
+        # One executemany per set of changed columns (a handful per tick), not one statement per row.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for ix, values in updates.items():
-            conn.execute(interactions.update().where(interactions.c.id == ix).values(**values))
+            groups.setdefault(tuple(sorted(values)), []).append({"_id": ix, **values})
+        for columns, rows in groups.items():
+            stmt = (
+                interactions.update()
+                .where(interactions.c.id == sa.bindparam("_id"))
+                .values({c: sa.bindparam(c) for c in columns})
+            )
+            conn.execute(stmt, rows)
         if lines:
             conn.execute(timeline.insert(), lines)
 
@@ -231,6 +240,8 @@ class ConfigProjector(Listener):
     def in_transaction(self, conn: sa.Connection, batch: Batch) -> None:
         for applied in batch.applied:
             event = applied.entry.event
+            if type(event) not in _CONFIG_EVENTS:
+                continue  # nearly every event: skip it at the cost of one set look-up
             if isinstance(event, E.AccountConfigured):
                 a = event.account
                 _upsert(conn, schema.accounts, {"id": a.id, "name": a.name}, "id")
@@ -296,6 +307,21 @@ class ConfigProjector(Listener):
                     schema.users.update().where(schema.users.c.agent == event.agent).values(agent=None)
                 )
                 conn.execute(schema.agents.delete().where(schema.agents.c.id == event.agent))
+
+
+_CONFIG_EVENTS = frozenset(
+    {
+        E.AccountConfigured,
+        E.QueueConfigured,
+        E.QueueRemoved,
+        E.DispositionConfigured,
+        E.DispositionRemoved,
+        E.AgentAdded,
+        E.AgentUpdated,
+        E.AgentSkillsChanged,
+        E.AgentRemoved,
+    }
+)
 
 
 def _insert_or_replace(conn: sa.Connection, table: sa.Table, key: str) -> Any:

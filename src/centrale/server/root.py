@@ -84,6 +84,12 @@ def build(settings: ServerSettings, *, clock: Callable[[], float] = time.time) -
         writer.listeners.append(sip)
         services.workers.append(sip)
         services.extras["sip"] = sip
+        # --- outbound SIP trunk (centrale.telephony.trunk): the dialer's calls, when configured ---------
+        if settings.telephony.trunk is not None:
+            from centrale.telephony.trunk import SipTrunk
+
+            services.extras["dialer"].trunk = SipTrunk(sip, settings.telephony.trunk)
+        # --- end of outbound SIP trunk ----------------------------------------------------------------
     # --- end of telephony -----------------------------------------------------------------------------
     if settings.webhooks:
         from centrale.server.webhooks import WebhookListener, WebhookSender, WebhookStore

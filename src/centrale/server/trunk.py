@@ -7,12 +7,16 @@ The campaign runner (:mod:`centrale.server.dialer`) hands every dial to a :class
 * ``await trunk.dial(dial_id, number, caller_id, ring_timeout)`` places the call and returns its
   *call progress* outcome once it is known (:class:`CallProgress`): ``answered`` (a person, at the
   end of the greeting: the call is now live and stays up), ``busy``, ``no_answer`` (rang out),
-  ``failed`` (unobtainable, congestion) or ``machine`` (answering-machine detection; the trunk
-  drops it itself). Only ``dial_id`` identifies the call to the trunk afterwards.
-* ``await trunk.hangup(dial_id, play_message)`` ends a live call — after the agent finished it, or
-  at once when no agent was free within 2 seconds, in which case ``play_message`` asks for the
-  recorded information message (caller's name and a number to call back) before hanging up, as
-  Ofcom and the FTC require for every abandoned call.
+  ``failed`` (unobtainable, congestion) or ``machine`` (answering-machine detection; like an
+  answered call it stays up until ``hangup``: the dialer hangs it up at once, after the campaign's
+  recorded message, or after an agent left a message — the campaign's ``answering_machine``
+  setting). Only ``dial_id`` identifies the call to the trunk afterwards.
+* ``await trunk.hangup(dial_id, play_message, message=None)`` ends a live call — after the agent
+  finished it, or at once when no agent was free within 2 seconds, in which case ``play_message``
+  asks for the recorded information message (caller's name and a number to call back) before
+  hanging up, as Ofcom and the FTC require for every abandoned call. ``message`` (an answering
+  machine's call) asks the trunk to play that recorded message — its text or the file name of the
+  recording — to the machine before hanging up.
 
 The SIP trunk of the telephony work implements the same two methods. :class:`SimulatedTrunk` is a
 telephone network on the real clock (``asyncio.sleep``) with a seeded generator: answer, busy,
@@ -55,8 +59,9 @@ class Trunk(Protocol):
         """Place a call; return its call-progress outcome. ``answered`` leaves the call up."""
         ...
 
-    async def hangup(self, dial_id: str, play_message: bool) -> None:
-        """End a live call, first playing the information message if ``play_message``."""
+    async def hangup(self, dial_id: str, play_message: bool, message: str | None = None) -> None:
+        """End a live call, first playing the information message if ``play_message``, or the
+        answering-machine ``message`` if one is given."""
         ...
 
 
@@ -138,6 +143,8 @@ class SimulatedTrunk:
         """Calls answered and not hung up yet."""
         self.dials = 0
         self.messages_played = 0
+        self.machine_messages: list[tuple[str, str]] = []
+        """(dial id, message) of every answering-machine message played."""
         self.outcomes: dict[str, int] = {}
 
     def _record(self, **record: Any) -> None:
@@ -168,18 +175,22 @@ class SimulatedTrunk:
         self._record(event="dial", dial_id=dial_id, number=number, caller_id=caller_id)
         outcome, seconds = self._plan(ring_timeout)
         await asyncio.sleep(seconds)
-        if outcome is CallProgress.ANSWERED:
-            self.live.add(dial_id)
+        if outcome is CallProgress.ANSWERED or outcome is CallProgress.MACHINE:
+            self.live.add(dial_id)  # a machine stays up too, until the dialer hangs it up
         self.outcomes[outcome.value] = self.outcomes.get(outcome.value, 0) + 1
         self._record(event="outcome", dial_id=dial_id, outcome=outcome.value)
         return outcome
 
-    async def hangup(self, dial_id: str, play_message: bool) -> None:
+    async def hangup(self, dial_id: str, play_message: bool, message: str | None = None) -> None:
         if dial_id not in self.live:
             return
         self.live.discard(dial_id)
         if play_message:
             self.messages_played += 1
+        if message is not None:
+            self.machine_messages.append((dial_id, message))
+            self._record(event="hangup", dial_id=dial_id, message=play_message, machine_message=message)
+            return
         self._record(event="hangup", dial_id=dial_id, message=play_message)
 
     def close(self) -> None:

@@ -76,6 +76,10 @@ TOKEN_PREFIX = "ctr_"
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 TOKEN_NAME_MAX = 200
 LAST_SEEN_INTERVAL = 60.0  # seconds between writes of sessions.last_seen / api_tokens.last_used
+CACHE_SECONDS = 10.0
+"""How long a looked-up session or token is trusted from memory before the database is asked again.
+Changes made through this store (log out, disable, role, password, revocation) take effect at once;
+a change made by another process on the same database within this many seconds."""
 
 
 # --- errors ------------------------------------------------------------------------------------------
@@ -203,6 +207,8 @@ class UserStore:
         self._hasher = hasher or PASSWORD_HASHER
         self._dummy_hash: str | None = None
         self._lock = threading.Lock()
+        # digest → (principal, csrf or None for tokens, expires, last_seen written, looked up at)
+        self._cache: dict[str, tuple[Principal, str | None, float, float, float]] = {}
 
     # --- users ---------------------------------------------------------------------------------------
 
@@ -263,6 +269,7 @@ class UserStore:
         disabled: bool | None = None,
     ) -> UserRecord:
         """Change what is given (``agent=None`` clears the agent); disabling ends the user's sessions."""
+        self.forget(username)  # the next request sees the new role, accounts or agent
         values: dict[str, Any] = {}
         if role is not None:
             values["role"] = _role(role).value
@@ -291,6 +298,7 @@ class UserStore:
     def set_password(self, username: str, password: str, *, keep_session: str | None = None) -> None:
         """Set a new password (policy checked) and end the user's sessions, except `keep_session`'s."""
         password_hash = self._hash(password)
+        self.forget(username)
         with self._engine.begin() as conn:
             updated = conn.execute(
                 users.update().where(users.c.username == username).values(password_hash=password_hash)
@@ -304,6 +312,7 @@ class UserStore:
 
     def delete(self, username: str) -> None:
         """Remove a user with its sessions and tokens (the audit log keeps the name)."""
+        self.forget(username)
         with self._engine.begin() as conn:
             conn.execute(sessions.delete().where(sessions.c.username == username))
             conn.execute(api_tokens.delete().where(api_tokens.c.username == username))
@@ -369,6 +378,13 @@ class UserStore:
             return None
         sid = digest(secret)
         now = self._clock()
+        cached = self._cache.get(sid)
+        if cached is not None:
+            who, csrf, expires, last_seen, looked_up = cached
+            fresh = 0 <= now - looked_up < CACHE_SECONDS and now < expires
+            if csrf is not None and fresh and now - last_seen < min(LAST_SEEN_INTERVAL, self.idle_timeout):
+                return who, csrf
+            self._cache.pop(sid, None)  # stale: ask the database
         with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(sessions.c.csrf, sessions.c.last_seen, sessions.c.expires, *_USER_COLUMNS)
@@ -381,18 +397,24 @@ class UserStore:
             with self._engine.begin() as conn:
                 conn.execute(sessions.delete().where(sessions.c.id == sid))
             return None
+        last_seen = row.last_seen
         if now - row.last_seen >= LAST_SEEN_INTERVAL:
             with self._engine.begin() as conn:
                 conn.execute(sessions.update().where(sessions.c.id == sid).values(last_seen=now))
-        return _user_record(row).principal(), row.csrf
+            last_seen = now
+        who = _user_record(row).principal()
+        self._cache[sid] = (who, row.csrf, row.expires, last_seen, now)
+        return who, row.csrf
 
     def close_session(self, secret: str) -> None:
         """End one session (log out); unknown secrets are ignored."""
+        self._cache.pop(digest(secret), None)
         with self._engine.begin() as conn:
             conn.execute(sessions.delete().where(sessions.c.id == digest(secret)))
 
     def close_all_sessions(self, username: str) -> int:
         """End every session of `username`; returns how many there were."""
+        self.forget(username)
         with self._engine.begin() as conn:
             return conn.execute(sessions.delete().where(sessions.c.username == username)).rowcount
 
@@ -431,6 +453,10 @@ class UserStore:
             return None
         tid = digest(secret)
         now = self._clock()
+        cached = self._cache.get(tid)
+        if cached is not None and cached[1] is None and 0 <= now - cached[4] < CACHE_SECONDS:
+            return cached[0]
+        self._cache.pop(tid, None)
         with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(api_tokens.c.revoked, api_tokens.c.last_used, *_USER_COLUMNS)
@@ -442,10 +468,21 @@ class UserStore:
         if row.last_used is None or now - row.last_used >= LAST_SEEN_INTERVAL:
             with self._engine.begin() as conn:
                 conn.execute(api_tokens.update().where(api_tokens.c.id == tid).values(last_used=now))
-        return _user_record(row).principal()
+        who = _user_record(row).principal()
+        self._cache[tid] = (who, None, float("inf"), now, now)
+        return who
+
+    def forget(self, username: str | None = None) -> None:
+        """Drop remembered sessions and tokens (of one user, or all): the next look-up asks the database."""
+        if username is None:
+            self._cache.clear()
+            return
+        for key in [k for k, v in self._cache.items() if v[0].username == username]:
+            self._cache.pop(key, None)
 
     def revoke_token(self, token_id: str, *, username: str | None = None) -> bool:
         """Revoke a token by id (its digest); with `username`, only if it is that user's. Whether it was."""
+        self._cache.pop(token_id, None)
         query = api_tokens.update().where(api_tokens.c.id == token_id, api_tokens.c.revoked == sa.false())
         if username is not None:
             query = query.where(api_tokens.c.username == username)

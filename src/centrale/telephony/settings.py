@@ -19,6 +19,62 @@ class SipAccount(BaseModel):
     agent: str = Field(min_length=1)
 
 
+def _host_port(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port, got {value!r}")
+    return value
+
+
+class TrunkSettings(BaseModel):
+    """The outbound SIP trunk (the dialer's calls): the carrier's gateway, credentials, caller ID."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(min_length=1, description="the gateway's address (UDP)")
+    port: int = Field(5060, ge=1, le=65535)
+    username: str | None = Field(None, min_length=1, description="digest user for 401/407 challenges")
+    password: str | None = Field(None, min_length=1)
+    caller_id: str | None = Field(
+        None, pattern=r"^\+?[0-9A-Za-z_.-]+$", description="when a campaign gives none"
+    )
+    max_calls: int = Field(30, ge=1, le=10_000, description="concurrent calls; more dials wait for a line")
+    routes: dict[str, str] = Field(
+        default_factory=dict, description="number prefix → host:port of another gateway (longest wins)"
+    )
+    message: str | None = Field(None, description="WAV information message; a generated one if unset")
+
+    @field_validator("routes")
+    @classmethod
+    def _routes(cls, value: dict[str, str]) -> dict[str, str]:
+        for prefix, address in value.items():
+            if not prefix or not all(c.isalnum() or c in "+*#" for c in prefix):
+                raise ValueError(f"route prefix {prefix!r}: use digits, + * #")
+            _host_port(address)
+        return value
+
+    @field_validator("message")
+    @classmethod
+    def _message(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> TrunkSettings:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("give both username and password, or neither")
+        return self
+
+    def gateway_for(self, number: str) -> tuple[str, int]:
+        """The gateway a number goes to: the longest matching route prefix, else host:port."""
+        best = max((p for p in self.routes if number.startswith(p)), key=len, default=None)
+        if best is None:
+            return self.host, self.port
+        host, _, port = self.routes[best].rpartition(":")
+        return host, int(port)
+
+
 class TelephonySettings(BaseModel):
     """The SIP service's settings (off unless given)."""
 
@@ -33,14 +89,12 @@ class TelephonySettings(BaseModel):
     music: str | None = Field(None, description="WAV file for music on hold; a tone sequence if unset")
     ng_timeout: float = Field(3.0, gt=0, le=30)
     register_max_expires: int = Field(3600, ge=60)
+    trunk: TrunkSettings | None = Field(None, description="the outbound SIP trunk for the dialer")
 
     @field_validator("rtpengine")
     @classmethod
     def _address(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"expected host:port, got {value!r}")
-        return value
+        return _host_port(value)
 
     @field_validator("numbers")
     @classmethod

@@ -33,6 +33,11 @@ A call, inbound (the caller's Call-ID is rtpengine's call id; the caller's From-
    BYE to the other. The engine's ``Disconnect`` hangs the caller up. rtpengine's call is deleted
    when the call ends.
 
+Outbound calls (:mod:`centrale.telephony.trunk`) become ``Call(outbound=True)`` once the customer
+answers and then go through steps 2–5 like inbound ones, except that the bridge re-offers the agent
+side to rtpengine (we made the first offer) and ``InteractionFinished`` leaves the customer's leg to
+the trunk's ``hangup`` (the dialer plays the information message to an abandoned call first).
+
 Sippy quirks handled here: a ``transport=UDP`` (upper case) in a Contact breaks in-dialog requests,
 so every parsed URL's transport is lower-cased; sippy's stderr message log is replaced by a
 ``logging`` logger (DEBUG); its exception dumps become one WARNING line each. Sippy's transport
@@ -98,6 +103,7 @@ class CallState(StrEnum):
     RINGING = "ringing"  # an agent's phone rings
     ANSWERED = "answered"  # the agent's phone answered; waiting for the engine's Connect
     CONNECTED = "connected"  # bridged
+    CLOSING = "closing"  # outbound: the information message plays before the BYE
     ENDED = "ended"
 
 
@@ -127,6 +133,9 @@ class Call:
     leg: AgentLeg | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     media: bool = False  # rtpengine knows the call
+    outbound: bool = False  # placed through the trunk (centrale.telephony.trunk): media offered by us
+    local_sdp: str = ""  # outbound: the SDP the customer has from us (its INVITE's offer)
+    on_end: list[Callable[[], None]] = field(default_factory=list)  # run once when the call ends
 
 
 # --- sippy integration ------------------------------------------------------------------------------
@@ -502,6 +511,12 @@ class SipService(Listener):
             elif isinstance(command, Disconnect):
                 log.info("%s: the engine ends the call (%s)", call.interaction, command.reason)
                 await self._end(call, hangup_caller=True)
+            elif isinstance(command, InteractionFinished) and call.outbound:
+                # The dialer hangs an outbound call up through the trunk (SipTrunk.hangup), with
+                # the information message when the call was abandoned: leave the customer's leg.
+                self._drop_leg(call)
+                if call.state in (CallState.RINGING, CallState.ANSWERED):
+                    call.state = CallState.QUEUED
             elif (
                 isinstance(command, WrapUpStarted | InteractionFinished) and call.state is not CallState.ENDED
             ):
@@ -543,16 +558,30 @@ class SipService(Listener):
         if call.state is not CallState.ANSWERED or leg is None or leg.agent != connect.agent:
             log.warning("%s: Connect for %s in state %s ignored", call.interaction, connect.agent, call.state)
             return
-        with contextlib.suppress(NgError):  # nothing playing is fine
-            await self.ng.stop_media(call.call_id, call.caller_tag)
         try:
-            caller_sdp = await self.ng.answer(call.call_id, call.caller_tag, call.media_tag, leg.sdp or "")
+            if call.outbound:
+                # We offered first (agent side = media_tag, a placeholder): re-offer that side with
+                # the phone's SDP (keeping rtpengine's ports), and confirm the customer's answer.
+                caller_sdp = await self.ng.offer(
+                    call.call_id, call.media_tag, leg.sdp or "", flags=["port latching"]
+                )
+                await self.ng.answer(call.call_id, call.media_tag, call.caller_tag, call.caller_sdp)
+            else:
+                with contextlib.suppress(NgError):  # nothing playing is fine
+                    await self.ng.stop_media(call.call_id, call.caller_tag)
+                caller_sdp = await self.ng.answer(
+                    call.call_id, call.caller_tag, call.media_tag, leg.sdp or ""
+                )
         except NgError as exc:
             log.error("%s: cannot bridge the media: %s", call.interaction, exc)
             await self._end(call, hangup_caller=True, tell=InteractionEnded(call.interaction))
             return
         call.state = CallState.CONNECTED
-        self._to_sip(self._sip_update, call.caller, caller_sdp)
+        if call.outbound and _media_lines(caller_sdp) == _media_lines(call.local_sdp):
+            pass  # the customer's media address did not move: no re-INVITE needed
+        else:
+            call.local_sdp = caller_sdp
+            self._to_sip(self._sip_update, call.caller, caller_sdp)
         log.info("%s: connected to agent %s", call.interaction, leg.agent)
 
     # --- asyncio: SIP events ---------------------------------------------------------------------------
@@ -665,6 +694,12 @@ class SipService(Listener):
             return
         call.state = CallState.ENDED
         self._drop_leg(call)
+        callbacks, call.on_end = call.on_end, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("%s: end-of-call callback failed", call.interaction)
         if hangup_caller:
             self._to_sip(self._sip_fail, call.caller, code, reason)
         if tell is not None:
@@ -684,6 +719,11 @@ class SipService(Listener):
             log.info("engine refused %s: %s", type(event).__name__, exc)
         except WriterStopped as exc:
             log.error("engine unavailable for %s: %s", type(event).__name__, exc)
+
+
+def _media_lines(sdp: str) -> list[str]:
+    """The lines of an SDP that say where media goes (c=, m=, a=rtcp), without the origin's version."""
+    return [line.strip() for line in sdp.splitlines() if line.startswith(("c=", "m=", "a=rtcp"))]
 
 
 def _method(req: Any) -> str:

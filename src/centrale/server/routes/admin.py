@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from centrale.server.deps import client_ip, need, services
+from centrale.server.deps import client_ip, need, plain, services
 from centrale.server.errors import ApiError
 from centrale.server.privacy import erase_interactions
 from centrale.server.security import Permission, Principal
@@ -157,7 +157,7 @@ def _customer_rows(
     if account is not None:
         where.append(interactions.c.account == account)
     return [
-        dict(r)
+        plain(r)
         for r in conn.execute(
             sa.select(interactions).where(*where).order_by(interactions.c.arrived)
         ).mappings()
@@ -193,7 +193,7 @@ async def gdpr_export(
         rows = _customer_rows(conn, who, contact, account)
         for row in rows:
             row["timeline"] = [
-                dict(t)
+                plain(t)
                 for t in conn.execute(
                     sa.select(timeline.c.at, timeline.c.kind, timeline.c.detail)
                     .where(timeline.c.interaction == row["id"])

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from centrale.server.deps import check_account, client_ip, need, services
+from centrale.server.deps import check_account, client_ip, need, plain, services
 from centrale.server.errors import ApiError
 from centrale.server.security import Permission, Principal
 from centrale.storage.schema import scheduled_callbacks
@@ -33,7 +33,7 @@ async def list_callbacks(
         rows = conn.execute(
             sa.select(scheduled_callbacks).where(*where).order_by(scheduled_callbacks.c.due).limit(limit)
         ).mappings()
-        return [dict(r) for r in rows]
+        return [plain(r) for r in rows]
 
 
 @router.delete("/{callback}", status_code=204)

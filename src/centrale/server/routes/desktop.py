@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from centrale.core import events as E
 from centrale.core.engine import Engine
-from centrale.server.deps import need, services
+from centrale.server.deps import need, plain, services
 from centrale.server.errors import ApiError
 from centrale.server.security import Permission, Principal
 from centrale.storage.schema import accounts, interactions
@@ -166,7 +166,7 @@ def contact_history(
                 .order_by(interactions.c.arrived.desc())
                 .limit(limit)
             ).mappings()
-            out[contact] = [dict(r) for r in rows]
+            out[contact] = [plain(r) for r in rows]
     return out
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from centrale.core import events as E
-from centrale.server.deps import check_account, client_ip, need, services
+from centrale.server.deps import check_account, client_ip, need, plain, services
 from centrale.server.errors import ApiError
 from centrale.server.security import Permission, Principal
 from centrale.storage.schema import interactions, timeline
@@ -98,7 +98,7 @@ async def search(
             .limit(limit)
             .offset(offset)
         ).mappings()
-        items = [dict(r) for r in rows]
+        items = [plain(r) for r in rows]
     return {"items": items, "limit": limit, "offset": offset}
 
 
@@ -167,7 +167,7 @@ async def detail(
             .where(timeline.c.interaction == interaction)
             .order_by(timeline.c.seq, timeline.c.pos)
         ).mappings()
-        return {**dict(row), "timeline": [dict(x) for x in lines]}
+        return {**plain(row), "timeline": [plain(x) for x in lines]}
 
 
 @router.post("", status_code=201)

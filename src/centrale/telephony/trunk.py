@@ -1,0 +1,352 @@
+"""The outbound SIP trunk: the live dialer's calls placed through a carrier's SIP gateway.
+
+Theory of operation
+-------------------
+:class:`SipTrunk` implements :class:`centrale.server.trunk.Trunk` on top of the running
+:class:`~centrale.telephony.sip.SipService` (its sippy thread, rtpengine client and call machinery).
+
+``dial(dial_id, number, caller_id, ring_timeout)``:
+
+1. Waits for a free line (``max_calls``; a line is held until the call ends).
+2. rtpengine ``offer`` from our side (the agent side: a placeholder SDP, tag ``media_tag``) gives
+   the SDP of the INVITE; a sippy UAC sends it to the gateway (``routes`` may pick another gateway
+   by number prefix), answering 401/407 challenges with the trunk's credentials.
+3. Call progress, from the UAC's events: 100/180/183 → ringing (keep waiting); 200 → rtpengine
+   ``answer`` with the customer's SDP (ACK by sippy) → **answered**; 486/600 → **busy**;
+   408/480/487 → **no_answer**; any other final response → **failed**. The ring time-out CANCELs
+   the INVITE → **no_answer** (or **failed** when the gateway never answered anything: a transport
+   problem). rtpengine's call is deleted for every outcome but ``answered``.
+4. An answered call becomes an outbound :class:`~centrale.telephony.sip.Call` of the SIP service
+   under the dial id (the engine's interaction id), in state ``QUEUED``: when the engine offers it,
+   the agent's registered phone rings with the agent-side SDP; on ``Connect`` rtpengine is re-offered
+   the phone's SDP from the agent side and the customer is re-INVITEd if its SDP changed — the same
+   steps as inbound bridging, mirrored. A hang-up on either side ends both (``InteractionEnded``);
+   the customer hanging up before an agent is connected is ``CustomerAbandoned``.
+
+``hangup(dial_id, play_message)``: a call still ringing is cancelled; an answered one is hung up
+(BYE) — first, with ``play_message``, playing the information message to the customer (rtpengine
+``play media`` to the customer's tag, waiting for its length). The dialer calls it after every
+answered call finishes; for an outbound call the SIP service leaves the customer's leg to it
+(``InteractionFinished`` does not hang up), so an abandoned call hears the message before the BYE.
+
+Threads: SIP events reach this module on the asyncio loop, in order, through the service's
+hand-over (``_to_loop``); SIP actions go back with ``_to_sip``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from centrale.server.trunk import CallProgress
+from centrale.telephony.music import wav_seconds, write_information_message
+from centrale.telephony.ng import NgError
+from centrale.telephony.settings import TrunkSettings
+from centrale.telephony.sip import PLACEHOLDER_SDP, Call, CallState, SipService
+
+log = logging.getLogger("centrale.telephony.trunk")
+
+__all__ = ["SipTrunk", "progress_for"]
+
+BUSY_CODES = frozenset({486, 600})
+NO_ANSWER_CODES = frozenset({408, 480, 487})
+
+
+def progress_for(code: int, *, responded: bool) -> CallProgress:
+    """The call-progress outcome of a final failure response (``responded``: the gateway sent
+    anything at all before it; a 408 without that is our own transaction time-out)."""
+    if code in BUSY_CODES:
+        return CallProgress.BUSY
+    if code in NO_ANSWER_CODES:
+        return CallProgress.NO_ANSWER if (responded or code != 408) else CallProgress.FAILED
+    return CallProgress.FAILED
+
+
+@dataclass(eq=False)
+class _Dial:
+    """One dial while it is set up (until its outcome is known)."""
+
+    dial_id: str
+    number: str
+    call_id: str
+    media_tag: str
+    final: asyncio.Future[tuple[str, int, str, str]]  # (connect|fail|gone, code, sdp, remote tag)
+    offer: str = ""  # the SDP of our INVITE
+    ua: Any = None
+    responded: bool = False  # any response (100 Trying included) came back
+    over: bool = False  # the outcome is settled: later setup events are not news
+    gone: bool = False  # the customer hung up before the answered call was handed over
+    call: Call | None = None
+
+
+class SipTrunk:
+    """The SIP trunk (see the module docstring). ``sip`` must be started before dialling."""
+
+    def __init__(self, sip: SipService, settings: TrunkSettings) -> None:
+        self.sip = sip
+        self.settings = settings
+        self._lines = asyncio.Semaphore(settings.max_calls)
+        self._dials: dict[str, _Dial] = {}
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        self._message: str | None = settings.message
+        self.outcomes: dict[str, int] = {}
+        self.messages_played = 0
+
+    # --- the information message ------------------------------------------------------------------
+    @property
+    def message(self) -> str:
+        if self._message is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="centrale-msg-")
+            self._message = str(write_information_message(Path(self._tmpdir.name) / "message.wav"))
+        return self._message
+
+    def close(self) -> None:
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+    # --- Trunk: dial ------------------------------------------------------------------------------
+    async def dial(self, dial_id: str, number: str, caller_id: str, ring_timeout: float) -> CallProgress:
+        await self._lines.acquire()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._lines.release()
+
+        try:
+            progress, call = await self._dial(dial_id, number, caller_id or "", ring_timeout)
+        except BaseException:
+            release()
+            raise
+        if call is None:
+            release()
+        else:
+            call.on_end.append(release)
+        self.outcomes[progress.value] = self.outcomes.get(progress.value, 0) + 1
+        log.info("dial %s to %s: %s", dial_id, number, progress.value)
+        return progress
+
+    async def _dial(
+        self, dial_id: str, number: str, caller_id: str, ring_timeout: float
+    ) -> tuple[CallProgress, Call | None]:
+        sip = self.sip
+        if not sip.started:
+            log.error("dial %s: the SIP service is not running", dial_id)
+            return CallProgress.FAILED, None
+        token = secrets.token_hex(8)
+        d = _Dial(
+            dial_id,
+            number,
+            f"ctr-out-{token}",
+            f"ctr-{token[:12]}",
+            asyncio.get_running_loop().create_future(),
+        )
+        try:
+            offer = await sip.ng.offer(d.call_id, d.media_tag, PLACEHOLDER_SDP)
+        except NgError as exc:
+            log.error("dial %s: media: %s", dial_id, exc)
+            return CallProgress.FAILED, None
+        d.offer = offer
+        host, port = self.settings.gateway_for(number)
+        self._dials[dial_id] = d
+        try:
+            sip._to_sip(self._sip_invite, d, host, port, caller_id or self.settings.caller_id or "", offer)
+            try:
+                kind, code, sdp, tag = await asyncio.wait_for(asyncio.shield(d.final), ring_timeout)
+            except TimeoutError:
+                d.over = True
+                sip._to_sip(self._sip_cancel, d)
+                outcome = CallProgress.NO_ANSWER if d.responded else CallProgress.FAILED
+                if not d.responded:
+                    log.warning("dial %s: no response from %s:%d", dial_id, host, port)
+                await self._forget(d)
+                return outcome, None
+            d.over = True
+            if kind != "connect":
+                await self._forget(d)
+                if kind == "gone":
+                    return CallProgress.FAILED, None
+                return progress_for(code, responded=d.responded), None
+            return await self._answered(d, sdp, tag)
+        except asyncio.CancelledError:  # the dialer stops while the call rings: CANCEL it
+            if not d.over:
+                d.over = True
+                sip._to_sip(self._sip_cancel, d)
+                sip._spawn(self._forget, (d,))
+            raise
+        finally:
+            self._dials.pop(dial_id, None)
+
+    async def _answered(self, d: _Dial, sdp: str, tag: str) -> tuple[CallProgress, Call | None]:
+        sip = self.sip
+        try:
+            agent_sdp = await sip.ng.answer(d.call_id, d.media_tag, tag, sdp)
+        except NgError as exc:
+            log.error("dial %s: answered, but media failed: %s", d.dial_id, exc)
+            sip._to_sip(self._sip_bye, d)
+            await self._forget(d)
+            return CallProgress.FAILED, None
+        call = Call(
+            interaction=d.dial_id,
+            queue="",
+            number=d.number,
+            caller=d.ua,
+            call_id=d.call_id,
+            caller_tag=tag,
+            caller_sdp=sdp,
+            contact=d.number,
+            media_tag=d.media_tag,
+            state=CallState.QUEUED,
+            agent_offer_sdp=agent_sdp,
+            media=True,
+            outbound=True,
+            local_sdp=d.offer,
+        )
+        if d.gone:  # answered and hung up at once
+            log.info("dial %s: the customer hung up as soon as it answered", d.dial_id)
+            async with call.lock:
+                await sip._end(call, hangup_caller=False)
+            return CallProgress.FAILED, None
+        d.call = call
+        sip.calls[d.dial_id] = call  # before the dialer's InteractionArrived (the engine may offer it)
+        return CallProgress.ANSWERED, call
+
+    async def _forget(self, d: _Dial) -> None:
+        try:
+            await self.sip.ng.delete(d.call_id)
+        except NgError as exc:
+            log.warning("dial %s: rtpengine delete failed: %s", d.dial_id, exc)
+
+    # --- Trunk: hangup ----------------------------------------------------------------------------
+    async def hangup(self, dial_id: str, play_message: bool, message: str | None = None) -> None:
+        # `message` is what to leave on an answering machine; this trunk reports no machines (no
+        # detection yet), so the dialer never asks it to.
+        sip = self.sip
+        d = self._dials.get(dial_id)
+        if d is not None and not d.over:  # still ringing (the dialer stops): cancel
+            d.over = True
+            sip._to_sip(self._sip_cancel, d)
+            if not d.final.done():
+                d.final.set_result(("fail", 487, "", ""))
+            return
+        call = sip.calls.get(dial_id)
+        if call is None or not call.outbound:
+            return
+        played = 0.0
+        async with call.lock:
+            if call.state is CallState.ENDED:
+                return
+            if play_message:
+                sip._drop_leg(call)
+                call.state = CallState.CLOSING
+                try:
+                    await sip.ng.play_media(call.call_id, call.caller_tag, self.message, repeat_times=1)
+                    played = wav_seconds(self.message)
+                    self.messages_played += 1
+                    log.info("%s: information message playing (%.1f s)", dial_id, played)
+                except NgError as exc:
+                    log.error("%s: the information message could not be played: %s", dial_id, exc)
+            else:
+                await sip._end(call, hangup_caller=True)
+                return
+        if played:
+            await asyncio.sleep(played + 0.3)
+        async with call.lock:
+            await sip._end(call, hangup_caller=True)  # nothing if the customer hung up meanwhile
+
+    # --- SIP thread ---------------------------------------------------------------------------------
+    def _sip_invite(self, d: _Dial, host: str, port: int, caller_id: str, sdp: str) -> None:
+        from sippy.CCEvents import CCEventTry  # type: ignore[import-untyped]
+        from sippy.MsgBody import MsgBody  # type: ignore[import-untyped]
+        from sippy.SipCallId import SipCallId  # type: ignore[import-untyped]
+        from sippy.UA import UA  # type: ignore[import-untyped]
+
+        if d.over:
+            return
+        s = self.settings
+
+        def event_cb(event: Any, ua: Any) -> None:
+            try:
+                self._event(d, event, ua)
+            except Exception:
+                self.sip.failures += 1
+                log.exception("trunk event %s for %s failed; hanging up", event, d.dial_id)
+                self.sip._sip_hangup(ua)
+
+        ua = UA(self.sip._gc, event_cb, s.username, s.password, nh_address=(host, port))
+        d.ua = ua
+        ua.recvEvent(
+            CCEventTry((SipCallId(d.call_id), caller_id or "anonymous", d.number, MsgBody(sdp), None, ""))
+        )
+
+    def _event(self, d: _Dial, event: Any, ua: Any) -> None:
+        """A sippy event for the customer's leg (SIP thread): everything is decided on the loop."""
+        from sippy.CCEvents import (
+            CCEventConnect,
+            CCEventDisconnect,
+            CCEventFail,
+            CCEventRedirect,
+            CCEventRing,
+            CCEventUpdate,
+        )
+
+        if isinstance(event, CCEventRing):
+            self.sip._to_loop(self._on_ring, d)
+        elif isinstance(event, CCEventConnect):
+            _code, _reason, body = event.getData()
+            tag = str(ua.rUri.getTag() or "")
+            self.sip._to_loop(self._on_connect, d, str(body) if body is not None else "", tag)
+        elif isinstance(event, CCEventFail | CCEventRedirect):
+            data = event.getData()
+            code = int(data[0]) if data else 0
+            self.sip._to_loop(self._on_end, d, code)
+        elif isinstance(event, CCEventDisconnect):
+            self.sip._to_loop(self._on_end, d, 0)
+        elif isinstance(event, CCEventUpdate):
+            # A re-INVITE from the customer's side: keep the media as it is.
+            ua.recvEvent(CCEventConnect((200, "OK", ua.lSDP)))
+
+    def _sip_cancel(self, d: _Dial) -> None:
+        if d.ua is not None:
+            self.sip._sip_hangup(d.ua)  # CANCEL while trying/ringing, BYE if it answered meanwhile
+
+    def _sip_bye(self, d: _Dial) -> None:
+        if d.ua is not None:
+            self.sip._sip_hangup(d.ua)
+
+    # --- asyncio: SIP events --------------------------------------------------------------------------
+    async def _on_ring(self, d: _Dial) -> None:
+        if not d.responded:
+            d.responded = True
+            log.debug("dial %s: ringing", d.dial_id)
+
+    async def _on_connect(self, d: _Dial, sdp: str, tag: str) -> None:
+        d.responded = True
+        if not d.final.done():
+            if d.over:  # answered after the CANCEL (or hangup) went out: hang that leg up
+                self.sip._to_sip(self._sip_bye, d)
+                return
+            d.final.set_result(("connect", 200, sdp, tag))
+        elif d.final.result()[0] != "connect":
+            self.sip._to_sip(self._sip_bye, d)  # a 200 racing our CANCEL (ring time-out)
+        # else: the answer to our re-INVITE (bridging): nothing to do
+
+    async def _on_end(self, d: _Dial, code: int) -> None:
+        if code:
+            d.responded = d.responded or code != 408
+        if not d.final.done():
+            d.final.set_result(("fail", code, "", "") if code else ("gone", 0, "", ""))
+            return
+        call = d.call
+        if call is None:
+            d.gone = True  # answered, not handed over yet: _answered sees it
+            return
+        await self.sip._caller_gone(call)

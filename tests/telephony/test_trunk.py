@@ -1,0 +1,191 @@
+"""The outbound SIP trunk end to end: the live dialer's campaigns dial through SipTrunk to sipp
+"carriers" (one sipp UAS per case, each number routed to its own by the trunk's `routes`), and the
+dialer's recorded outcomes match what each carrier did (docs/telephony.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from centrale.core.config import AgentConfig, QueueConfig, WrapUp, WrapUpMode
+from centrale.core.events import AgentAdded, AgentLoggedIn, InteractionEnded, QueueConfigured, WrapUpCompleted
+from centrale.core.expressions import parse
+
+from .conftest import Center, carrier_number, finish, sipp_stats, wait_for
+
+pytestmark = pytest.mark.telephony
+
+LIVE, DROP = "out_live", "out_drop"  # olga's queue (her phone answers); zed's (no phone: nobody free)
+
+
+def _document(campaign_id: str, queue: str) -> dict[str, Any]:
+    rule = {"delay": "1h", "max_attempts": 3}
+    return {
+        "account": "acme",
+        "queue": queue,
+        "campaign": {"id": campaign_id, "name": f"Trunk test {campaign_id}"},
+        "mode": "progressive",
+        "caller_id": "+442079460000",
+        "ring_timeout": "15s",  # the UK preset's minimum (Ofcom),
+        "lists": [{"name": "customers", "region": "GB", "map": {"phone": "Phone", "first_name": "Name"}}],
+        "retry": {
+            "max_attempts": 6,
+            "no_answer": rule,
+            "busy": rule,
+            "machine": rule,
+            "failed": rule,
+            "abandoned": {"delay": "1d", "max_attempts": 2},
+            "callback": {"delay": "1d", "max_attempts": 2},
+        },
+        "compliance": {"preset": "uk", "purpose": "telemarketing"},
+        "dispositions": [
+            {"code": "sale", "label": "Sale", "category": "sale"},
+            {"code": "not_interested", "label": "Not interested", "category": "not_interested"},
+            {"code": "do_not_call", "label": "Do not call", "category": "do_not_call"},
+        ],
+    }
+
+
+def _csv(cases: list[str]) -> bytes:
+    rows = ["Name;Phone", *(f"Customer {case};{carrier_number(case)}" for case in cases)]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _campaign(center: Center, campaign_id: str, queue: str, cases: list[str]) -> Any:
+    from centrale.server.dialer import parse_document
+
+    runner = center.services.extras["dialer"]
+
+    async def make() -> Any:
+        run = await runner.create(parse_document(_document(campaign_id, queue)))
+        await runner.import_list(run, "customers", "customers.csv", _csv(cases), mapping=None, region=None)
+        runner.set_status(run, "running")
+        return run
+
+    return center.run(make())
+
+
+def _leads(center: Center, run: Any) -> dict[str, dict[str, Any]]:
+    from centrale.server.dialer import lead_rows
+
+    return {row["phone"]: row for row in lead_rows(run, None, 100)}
+
+
+def _packets(center: Center, call_id: str) -> dict[str, int]:
+    try:
+        q = center.query(call_id)
+    except Exception:  # the call is gone already
+        return {}
+    out: dict[str, int] = {}
+    for tag, info in q.get("tags", {}).items():
+        out[tag] = sum(
+            int(stream.get("stats", {}).get("packets", 0))
+            for media in info.get("medias", [])
+            for stream in media.get("streams", [])
+            if "RTP" in stream.get("flags", [])
+        )
+    return out
+
+
+def test_outbound_campaign_through_the_sip_trunk(center: Center) -> None:
+    from centrale.telephony.trunk import SipTrunk
+
+    runner = center.services.extras["dialer"]
+    trunk = runner.trunk
+    assert isinstance(trunk, SipTrunk)
+    skills = frozenset({LIVE, DROP})
+    for queue in (LIVE, DROP):
+        center.submit(
+            QueueConfigured(
+                QueueConfig(
+                    queue, "acme", "voice", parse(f"{queue} >= 1", known_skills=skills),
+                    direction="outbound", offer_timeout=10.0, wrap_up=WrapUp(WrapUpMode.AGENT, 60.0),
+                )
+            )
+        )  # fmt: skip
+    center.submit(AgentAdded(AgentConfig("olga", "acme", {LIVE: 1})))
+    center.submit(AgentAdded(AgentConfig("zed", "acme", {DROP: 1})))
+
+    # The carriers, each on the port its number is routed to.
+    ports = center.carriers
+    busy = center.sipp("reject.xml", port=ports["busy"], name="carrier-busy")
+    failed = center.sipp("trunk_fail.xml", port=ports["failed"], name="carrier-failed")
+    ringing = center.sipp("noanswer.xml", port=ports["no_answer"], name="carrier-no-answer")
+    talk = center.sipp(
+        "trunk_answer.xml", port=ports["answered"], extra=["-rtp_echo"], name="carrier-answered"
+    )
+    echo = center.sipp("answer.xml", port=ports["abandoned"], extra=["-rtp_echo"], name="carrier-abandoned")
+    phone = center.phone("olga", "talk.xml", echo=False)  # olga's registered phone: she talks
+    center.submit(AgentLoggedIn("olga", ready=True))
+    center.submit(AgentLoggedIn("zed", ready=True))  # ready, but no phone: the call finds nobody
+
+    # Two campaigns side by side (the ring time-out is 15 s, the UK minimum): olga's dials busy,
+    # failed, then answered; zed's rings out (no answer), then is answered with nobody free.
+    live = _campaign(center, "trunk-live", LIVE, ["busy", "failed", "answered"])
+    drop = _campaign(center, "trunk-drop", DROP, ["no_answer", "abandoned"])
+
+    # --- the abandoned call: answered, nobody connected within 2 s → message, then BYE ------------
+    assert finish(ringing, 30) == 0  # the ring time-out CANCELled the INVITE
+    dropped = wait_for(lambda: center.interactions_for(DROP), 15, "the answered call in the drop queue")[0]
+    dropped_call = center.sip.calls[dropped]
+    assert dropped_call.outbound
+    # The carrier echoes what it hears: rtpengine counts the message coming back from it.
+    wait_for(
+        lambda: _packets(center, dropped_call.call_id).get(dropped_call.caller_tag, 0) > 20,
+        15,
+        "the information message to reach the customer",
+    )
+    assert finish(echo, 20) == 0  # it got the BYE after the message
+    finished = wait_for(lambda: center.recorder.of("InteractionFinished", dropped), 10, "abandoned")
+    assert finished[0].outcome == "abandoned"
+    assert trunk.messages_played >= 1
+    assert center.agent_state("zed") == ("not_ready", "declined")  # its offer was rejected (no phone)
+
+    # --- busy, failed, no answer, then the answered call bridged to olga's phone --------------------
+    assert finish(busy, 30) == 0
+    assert finish(failed, 30) == 0
+    ix = wait_for(lambda: center.interactions_for(LIVE), 30, "the answered call in the live queue")[0]
+    call = center.sip.calls[ix]
+    wait_for(lambda: center.recorder.of("Connect", ix), 15, "the engine's Connect")
+    assert center.recorder.of("OfferAccepted", ix)[0].agent == "olga"
+    counts = wait_for(
+        lambda: (lambda c: c if c.get(call.caller_tag, 0) > 20 and c.get(call.media_tag, 0) > 20 else None)(
+            _packets(center, call.call_id)
+        ),
+        15,
+        "RTP from olga's phone and the customer's echo of it",
+    )
+    assert counts[call.caller_tag] > 20 and counts[call.media_tag] > 20
+    center.submit(InteractionEnded(ix))  # olga ends the call: both legs get a BYE
+    assert finish(talk, 20) == 0
+    assert finish(phone, 20) == 0
+    center.submit(WrapUpCompleted(ix, disposition="sale"))
+    wait_for(lambda: center.recorder.of("InteractionFinished", ix), 10, "the call to finish")
+    stats = sipp_stats(talk)
+    assert stats["SuccessfulCall(C)"] == "1" and stats["FailedCall(C)"] == "0"
+
+    # --- the dialer's record, lead by lead ----------------------------------------------------------
+    expected = {
+        carrier_number("busy"): "busy",
+        carrier_number("failed"): "failed",
+        carrier_number("answered"): "answered",
+    }
+
+    def settled() -> dict[str, Any] | None:
+        leads = _leads(center, live)
+        got = {phone: row["last_outcome"] for phone, row in leads.items()}
+        return leads if got == expected else None
+
+    leads = wait_for(settled, 10, f"the live campaign's outcomes to be {expected}")
+    assert leads[carrier_number("answered")]["disposition"] == "sale"
+    dropped_leads = _leads(center, drop)
+    assert dropped_leads[carrier_number("no_answer")]["last_outcome"] == "no_answer"
+    assert dropped_leads[carrier_number("abandoned")]["last_outcome"] == "abandoned"
+    progress = runner.progress(drop)
+    assert (progress["abandoned"], progress["messages"], progress["no_answer"]) == (1, 1, 1)
+    assert trunk.outcomes == {"busy": 1, "failed": 1, "no_answer": 1, "answered": 2}
+    wait_for(
+        lambda: not [c for c in center.sip.calls.values() if c.outbound], 10, "outbound calls cleaned up"
+    )
+    assert center.sip.failures == 0
