@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from server.browser import Browser, Tab, chromium_missing, real_errors
+from server.browser import ARTIFACTS, Browser, Tab, chromium_missing, real_errors
 from server.live import LiveServer, serve
 from server.outbound_fixtures import campaign_document, contacts_csv, outbound_center
 
@@ -102,10 +102,15 @@ def test_agent_handles_a_contact_and_the_wallboard_follows(server: LiveServer, b
         desk.wait_js("document.querySelector('#agent-state').dataset.state === 'ready'")
 
         # A call arrives: offered to her (reserved), shown with Accept / Reject and the countdown.
-        r = admin.post("/api/interactions", json={
-            "queue": "acme-nl", "contact": "+31201234567", "id": "b-call-1",
-            "attributes": {"customer": "C-1042", "segment": "gold", "language": "nl"},
-        })
+        r = admin.post(
+            "/api/interactions",
+            json={
+                "queue": "acme-nl",
+                "contact": "+31201234567",
+                "id": "b-call-1",
+                "attributes": {"customer": "C-1042", "segment": "gold", "language": "nl"},
+            },
+        )
         assert r.status_code == 201, r.text
         arrived = time.monotonic()
         _on_board(board, _agent_state("a1", "reserved"), arrived, "reserved", seen)
@@ -229,7 +234,7 @@ def test_client_portal_shows_only_its_own_account(server: LiveServer, browser: B
         shown = view.page.eval_on_selector_all("[data-interaction]", "a => a.map(r => r.dataset.interaction)")
         assert "p-acme-1" in shown and "p-globex-1" not in shown
         view.page.click('[data-open="p-acme-1"]')
-        view.wait_js("document.querySelector('[data-detail=\"p-acme-1\"] .timeline [data-kind=\"arrived\"]')")
+        view.wait_js('document.querySelector(\'[data-detail="p-acme-1"] .timeline [data-kind="arrived"]\')')
         view.page.keyboard.press("Escape")
 
         view.page.click("[data-tab=reports]")
@@ -338,3 +343,76 @@ def test_list_upload_and_campaign_on_the_wallboard(
         assert kpis[:3] == ["7", "4", "3"]
         adm.screenshot("admin-list-upload", full_page=False)
         assert real_errors(adm) == []
+
+
+def test_campaign_script_and_form_on_the_desktop(server: LiveServer, browser: Browser) -> None:
+    """A campaign call shows its script and form; the form's values go out with the wrap-up.
+    (The server side — material, validation, the lead's stored form — is test_campaign_desktop.py.)"""
+    material = {
+        "id": "winter",
+        "name": "Winter offer",
+        "script": "Good afternoon Jan, this is Bram of ACME.",
+        "form": [
+            {
+                "name": "product",
+                "type": "choice",
+                "label": "Product",
+                "required": True,
+                "choices": ["basic", "premium"],
+                "min": None,
+                "max": None,
+            }
+        ],
+    }
+    sent: list[dict[str, Any]] = []
+    with server.client("admin") as admin, browser.tab() as desk:
+
+        def with_campaign(route: Any) -> None:
+            response = route.fetch()
+            body = response.json()
+            for item in body.get("interactions", []):
+                if item["id"] == "camp-1":
+                    item["campaign"] = material
+            route.fulfill(response=response, json=body)
+
+        desk.page.route("**/api/desktop", with_campaign)
+        desk.page.on(
+            "request", lambda r: sent.append(r.post_data_json) if r.url.endswith("/camp-1/wrap-up") else None
+        )
+        with server.client("anna") as anna:
+            anna.post("/api/desktop/logout")
+        with server.client("bram") as bram:  # take what earlier tests left waiting, then log out
+            bram.post("/api/desktop/login", json={"ready": True})
+            for _ in range(50):
+                items = bram.get("/api/desktop").json()["interactions"]
+                if not items:
+                    break
+                for it in items:
+                    base = f"/api/desktop/interactions/{it['id']}"
+                    step = {"offered": "/accept", "connected": "/end", "held": "/end"}.get(it["role"])
+                    if step is not None:
+                        bram.post(base + step)
+                    else:
+                        bram.post(base + "/wrap-up", json={"disposition": it["dispositions"][0]["code"]})
+            bram.post("/api/desktop/logout")
+        desk.login("bram", expect="/agent")
+        desk.wait_js("document.querySelector('#agent-state')?.dataset.state === 'logged_out'")
+        _click_and_wait(desk, "#btn-login-ready", "/api/desktop/login")
+        desk.wait_js("document.querySelector('#agent-state').dataset.state === 'ready'")
+        assert admin.post("/api/interactions", json={"queue": "acme-nl", "id": "camp-1"}).status_code == 201
+        desk.wait_js(_role("camp-1", "offered"), timeout=3000)
+        if not desk.page.is_visible('[data-ix="camp-1"] .campaign-script'):
+            desk.wait_js("!document.querySelector('[data-ix=\"camp-1\"] .campaign-script').hidden")
+        assert "Good afternoon Jan" in desk.page.inner_text('[data-ix="camp-1"] .campaign-script')
+        if desk.page.evaluate("localStorage.getItem('centrale.autoAnswer')") != "1":
+            _click_and_wait(desk, '[data-ix="camp-1"] [data-action="accept"]', "/accept")
+        desk.wait_js(_role("camp-1", "connected"), timeout=3000)
+        _click_and_wait(desk, '[data-ix="camp-1"] [data-action="end"]', "/end")
+        desk.wait_js(_role("camp-1", "wrap_up"))
+        desk.page.select_option('[data-ix="camp-1"] select[name="product"]', "premium")
+        desk.page.screenshot(path=str(ARTIFACTS / "agent-desktop-campaign.png"), full_page=True)
+        _click_and_wait(desk, '[data-ix="camp-1"] [data-action="finish"]', "/wrap-up")
+        assert sent and sent[-1]["fields"] == {"product": "premium"}
+        desk.page.unroute_all(behavior="wait")
+        _click_and_wait(desk, "#btn-logout-acd", "/api/desktop/logout")
+        assert real_errors(desk) == []

@@ -104,7 +104,13 @@ from centrale.core.commands import (
 )
 from centrale.core.config import Disposition
 from centrale.core.engine import Engine
-from centrale.core.events import CustomerAbandoned, DispositionConfigured, InteractionArrived
+from centrale.core.events import (
+    CustomerAbandoned,
+    DispositionConfigured,
+    DispositionSet,
+    InteractionArrived,
+    WrapUpCompleted,
+)
 from centrale.core.interaction import InteractionState
 from centrale.outbound.answering_machine import MachineAction
 from centrale.outbound.campaign import Campaign, Dial
@@ -562,6 +568,7 @@ class CampaignRunner(Listener):
         self.compliance = ComplianceState()
         self.runs: dict[str, CampaignRun] = {}
         self._calls: dict[str, _Call] = {}
+        self._fields: dict[str, dict[str, Any]] = {}  # interaction → fields the agent registered
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -1059,6 +1066,72 @@ class CampaignRunner(Listener):
         except Exception:
             log.exception("the trunk failed to hang up %s", dial_id)
 
+    def _registration(self, run: CampaignRun, interaction: str) -> dict[str, Any]:
+        """The campaign form's values and the agreed callback time the agent registered, as
+        ``record_outcome`` keywords (the fields are forgotten once used)."""
+        fields = self._fields.pop(interaction, {})
+        out: dict[str, Any] = {}
+        form = run.settings.form
+        if form is not None:
+            names = set(form.field_names())
+            values = {k: str(v) for k, v in fields.items() if k in names and v not in (None, "")}
+            if values:
+                out["form"] = values
+        when = fields.get("callback_at")
+        if isinstance(when, str):
+            with contextlib.suppress(ValueError):
+                parsed = datetime.fromisoformat(when)
+                out["callback_at"] = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return out
+
+    def material(self, interaction: str, agent_name: str = "") -> dict[str, Any] | None:
+        """What the agent desktop shows for a campaign call: the campaign, the script for this
+        lead (its fields filled in) and the form to fill in; None for other interactions."""
+        call = self._calls.get(interaction)
+        run = self.runs.get(call.campaign) if call is not None else None
+        if call is None or run is None or run.campaign is None:
+            return None
+        try:
+            script = run.campaign.script_for(call.lead, agent_name=agent_name)
+        except CampaignError:
+            script = ""
+        form = run.settings.form
+        return {
+            "id": run.id,
+            "name": run.name or run.id,
+            "script": script,
+            "form": [
+                {
+                    "name": f.name,
+                    "type": f.type.value,
+                    "label": f.label or f.name,
+                    "required": f.required,
+                    "choices": list(f.choices),
+                    "min": None if f.min is None else str(f.min),
+                    "max": None if f.max is None else str(f.max),
+                }
+                for f in (form.fields if form is not None else ())
+            ],
+        }
+
+    def check_form(self, interaction: str, fields: Mapping[str, Any], *, finishing: bool) -> dict[str, str]:
+        """Problems with the campaign form's values the agent sends (field → problem); {} when fine.
+        Required fields are insisted on when the agent finishes wrap-up with any form value given
+        (the campaign takes a form whole or not at all)."""
+        call = self._calls.get(interaction)
+        run = self.runs.get(call.campaign) if call is not None else None
+        form = run.settings.form if run is not None else None
+        if form is None:
+            return {}
+        names = set(form.field_names())
+        merged = {**self._fields.get(interaction, {}), **fields}  # what was registered before counts
+        values = {k: "" if v is None else str(v) for k, v in merged.items() if k in names}
+        errors = dict(form.validate(values).errors)
+        given = {k for k, v in values.items() if v.strip()}
+        if not finishing or not given:  # a form is whole when it is handed in, or not there at all
+            errors = {k: v for k, v in errors.items() if k in given}
+        return errors
+
     def _settle(self, run: CampaignRun, lead_id: str, outcome: Outcome, now: float, **kw: Any) -> bool:
         campaign = run.campaign
         if campaign is None or lead_id not in campaign.leads:
@@ -1087,6 +1160,13 @@ class CampaignRunner(Listener):
         objections: list[dict[str, Any]] = []
         try:
             for applied in batch.applied:
+                event = applied.entry.event
+                if (
+                    isinstance(event, (DispositionSet, WrapUpCompleted))
+                    and event.fields
+                    and event.interaction in self._calls
+                ):
+                    self._fields.setdefault(event.interaction, {}).update(event.fields)
                 for command in applied.commands:
                     if isinstance(command, Connect):
                         self._on_connect(command, batch.at)
@@ -1203,7 +1283,8 @@ class CampaignRunner(Listener):
             )
             self._settle(run, call.lead, Outcome.FAILED, at)
         else:
-            self._settle(
+            extra = self._registration(run, c.interaction)
+            settled = self._settle(
                 run,
                 call.lead,
                 Outcome.ANSWERED,
@@ -1211,7 +1292,18 @@ class CampaignRunner(Listener):
                 disposition=disposition,
                 agent_id=agent,
                 agent_connect_delay=delay,
+                **extra,
             )
+            if not settled and extra:  # a form the campaign refuses must not keep the lead open
+                self._settle(
+                    run,
+                    call.lead,
+                    Outcome.ANSWERED,
+                    at,
+                    disposition=disposition,
+                    agent_id=agent,
+                    agent_connect_delay=delay,
+                )
             if codes[disposition].category == DispositionCategory.DO_NOT_CALL.value:
                 lead = campaign.leads.get(call.lead)
                 scope = _objection_scope(run)

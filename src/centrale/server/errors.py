@@ -20,12 +20,20 @@ from centrale.server.writer import WriterStopped
 class ApiError(Exception):
     """An error raised by a route: a status, a stable code and a message."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        problems: list[dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
+        self.problems = problems
 
 
 def status_for(code: str) -> int:
@@ -44,7 +52,8 @@ def body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse(body(exc.code, exc.message), status_code=exc.status, headers=exc.headers)
+    extra = {"problems": exc.problems} if exc.problems else {}
+    return JSONResponse(body(exc.code, exc.message, **extra), status_code=exc.status, headers=exc.headers)
 
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -184,6 +184,9 @@ async def get_desktop(request: Request, who: Principal = Depends(need(Permission
     history = contact_history(request, contacts, a.account)
     state = desktop_state(svc.engine, agent, svc.writer.now(), history)
     state["targets"] = _targets(request, agent, a.account)
+    runner = svc.extras.get("dialer")
+    for item in state["interactions"]:
+        item["campaign"] = runner.material(item["id"], a.name or a.id) if runner is not None else None
     return state
 
 
@@ -293,6 +296,18 @@ async def end(
     return await _do(request, E.InteractionEnded(interaction))
 
 
+def _check_form(request: Request, interaction: str, body: Registration, *, finishing: bool) -> None:
+    """A campaign call's form values must be what the campaign's form accepts (422 otherwise)."""
+    runner = services(request).extras.get("dialer")
+    if runner is None:
+        return
+    errors = runner.check_form(interaction, body.fields or {}, finishing=finishing)
+    if errors:
+        problems = [{"where": f"fields.{k}", "problem": v} for k, v in sorted(errors.items())]
+        text = "; ".join(f"{p['where']}: {p['problem']}" for p in problems)
+        raise ApiError(422, "form.invalid", text, problems=problems)
+
+
 def _check_callback(request: Request, body: Registration) -> None:
     """A callback date in the fields must be readable and not in the past (422 otherwise)."""
     from centrale.server.callbacks import FIELD, parse_due
@@ -317,6 +332,7 @@ async def register(
     ``fields.callback_at`` (ISO date and time, center time when without offset) schedules a callback."""
     _own(who, request, interaction)
     _check_callback(request, body)
+    _check_form(request, interaction, body, finishing=False)
     return await _do(request, E.DispositionSet(interaction, body.disposition, body.notes, body.fields))
 
 
@@ -327,6 +343,7 @@ async def wrap_up(
     """Finish wrap-up, registering the disposition and notes (and a callback, as in register)."""
     _own(who, request, interaction)
     _check_callback(request, body)
+    _check_form(request, interaction, body, finishing=True)
     return await _do(request, E.WrapUpCompleted(interaction, body.disposition, body.notes, body.fields))
 
 

@@ -186,7 +186,7 @@ function renderTargets() {
 const CHANNEL_ICON = { voice: "☎", chat: "💬", email: "✉", sms: "✉", whatsapp: "💬" };
 
 function draft(id) {
-  if (!drafts.has(id)) drafts.set(id, { disposition: "", notes: "", callback: "" });
+  if (!drafts.has(id)) drafts.set(id, { disposition: "", notes: "", callback: "", form: {} });
   return drafts.get(id);
 }
 
@@ -267,6 +267,10 @@ function buildCard(ix) {
     h("section", { class: "panel" }, h("h3", {}, t("agent.customer")), c.customer),
     h("section", { class: "panel" }, h("h3", {}, t("agent.history")), c.history),
   );
+  // A campaign call: the script for this customer (shown above the rest).
+  c.scriptText = h("p", { class: "script-text" });
+  c.script = h("section", { class: "panel campaign-script", hidden: true }, h("h3", {}, t("agent.script")), c.scriptText);
+  c.body.prepend(c.script);
 
   // Conversation controls.
   c.hold = h("button", { class: "btn", type: "button", dataset: { action: "hold" }, onclick: (e) => holdOrResume(id, e.currentTarget) }, t("agent.hold"));
@@ -299,6 +303,7 @@ function buildCard(ix) {
     h("h3", {}, t("agent.registration")),
     h("div", { class: "form-error", role: "alert", hidden: true, tabindex: "-1" }),
     h("div", { class: "form-grid" }, c.dispField, field(t("agent.callback"), c.callback, t("agent.callback_hint"))),
+    (c.campaignForm = h("fieldset", { class: "form-grid campaign-form", hidden: true })),
     field(t("agent.notes"), c.notes),
     h("div", { class: "btn-row" }, c.finish, c.save, c.wrapLeft),
   );
@@ -347,9 +352,10 @@ function updateCard(c, ix) {
     c.timer.textContent = since ? clock(serverNow() - since) : "";
   }
   // Customer data changes rarely: rebuild only when it did.
-  const data = JSON.stringify([ix.contact, ix.attributes, ix.history, ix.dispositions]);
+  const data = JSON.stringify([ix.contact, ix.attributes, ix.history, ix.dispositions, ix.campaign]);
   if (data !== c.data) {
     c.data = data;
+    renderCampaign(c, ix);
     fill(
       c.customer,
       h("dl", { class: "facts" }, h("dt", {}, t("agent.contact")), h("dd", {}, ix.contact || "–"), h("dt", {}, t("col.queue")), h("dd", {}, ix.queue_name)),
@@ -483,6 +489,33 @@ async function transfer(id, value, button) {
   if (ok) notify(t("agent.transferred"), "success");
 }
 
+// The campaign's script and form, for a campaign call (ix.campaign); hidden otherwise.
+function renderCampaign(c, ix) {
+  const material = ix.campaign;
+  c.script.hidden = !(material && material.script);
+  c.scriptText.textContent = material ? material.script : "";
+  const fields = (material && material.form) || [];
+  c.campaignForm.hidden = !fields.length;
+  const d = draft(ix.id);
+  fill(
+    c.campaignForm,
+    fields.length ? h("legend", {}, t("agent.campaign_form"), " — ", material.name) : null,
+    fields.map((f) => {
+      const value = d.form[f.name] || "";
+      const attrs = { name: f.name, id: `cf-${ix.id}-${f.name}`, value, required: f.required, oninput: (e) => (d.form[f.name] = e.target.value) };
+      let control;
+      if (f.type === "choice") {
+        control = h("select", { ...attrs, onchange: attrs.oninput }, h("option", { value: "" }, "–"), f.choices.map((o) => h("option", { value: o }, o)));
+        control.value = value;
+      } else {
+        const type = { number: "number", date: "date", email: "email", phone: "tel" }[f.type] || "text";
+        control = h("input", { ...attrs, type, min: f.min ?? undefined, max: f.max ?? undefined });
+      }
+      return field(f.label + (f.required ? " *" : ""), control);
+    }),
+  );
+}
+
 async function register(ev, c) {
   ev.preventDefault();
   const form = c.form;
@@ -504,7 +537,10 @@ async function register(ev, c) {
     return;
   }
   const body = { disposition: c.disposition.value || null, notes: c.notes.value };
-  if (callback) body.fields = { callback_at: callback };
+  const fields = {};
+  for (const [name, value] of Object.entries(d.form || {})) if (String(value).trim()) fields[name] = value;
+  if (callback) fields.callback_at = callback;
+  if (Object.keys(fields).length) body.fields = fields;
   const path = `/api/desktop/interactions/${encodeURIComponent(c.id)}/${finishing ? "wrap-up" : "register"}`;
   const button = finishing ? c.finish : c.save;
   button.disabled = true;
