@@ -4,7 +4,7 @@
 
 import { api, session, can, homeFor, ApiError } from "./api.js";
 import { t, num, pct, time, has } from "./i18n.js";
-import { h, $, fill, header, start, notify, fail, modal, field, tabs, noAccess, showErrors, clearErrors, errorText } from "./ui.js";
+import { h, $, fill, header, start, notify, fail, modal, field, tabs, noAccess, showErrors, clearErrors, errorText, busy } from "./ui.js";
 
 let me = null;
 const ctx = { accounts: [], dispositions: [], queues: [], agents: [] };
@@ -801,6 +801,255 @@ function importReport(campaign, r) {
   );
 }
 
+// --- campaigns, do-not-call list, callbacks ------------------------------------------------------------
+// Outbound campaigns (GET/POST /api/campaigns, …/start|pause|stop, DELETE when stopped), the
+// do-not-call list (/api/dnc, per account or "*" for the whole center) and scheduled callbacks
+// (/api/callbacks). A server without them (404/403/503) shows the "not available" notice.
+const UNAVAILABLE = [403, 404, 405, 503];
+const LEAD_STATUSES = ["ready", "previewing", "in_progress", "done", "exhausted"];
+
+/** GET `path` as a list; on a missing API shows "not available" in `panel` and answers null. */
+async function loadList(panel, path, what) {
+  try {
+    const data = await api(path);
+    return Array.isArray(data) ? data : data.items || [];
+  } catch (err) {
+    if (UNAVAILABLE.includes(err.status)) notAvailable(panel, what);
+    else fill(panel, h("p", { class: "form-error", role: "alert" }, errorText(err)));
+    return null;
+  }
+}
+
+function dataTable(name, heads, rows) {
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "table", dataset: { resource: name } },
+      h("thead", {}, h("tr", {}, heads.map((k) => h("th", { scope: "col" }, k)), h("th", { scope: "col" }, h("span", { class: "sr-only" }, t("admin.actions"))))),
+      h("tbody", {}, rows),
+    ),
+  );
+}
+
+const dash = (v) => (v === null || v === undefined || v === "" ? "–" : v);
+
+/** A minimal valid campaign document for the first account and its outbound queue. */
+function exampleCampaign() {
+  const account = (ctx.accounts[0] || {}).id || "acme";
+  const own = ctx.queues.filter((q) => q.account === account);
+  const queue = own.find((q) => q.direction === "outbound") || ctx.queues.find((q) => q.direction === "outbound") || own.find((q) => q.channel === "voice") || own[0] || {};
+  return {
+    account: queue.account || account,
+    queue: queue.id || "",
+    campaign: { id: "new-campaign", name: "New campaign" },
+    mode: "progressive",
+    caller_id: "+31201234567",
+    lists: [{ name: "customers", region: "NL", map: { phone: "phone" } }],
+    compliance: { preset: "nl", purpose: "telemarketing" },
+    dispositions: [
+      { code: "sale", category: "sale" },
+      { code: "not_interested", category: "not_interested" },
+      { code: "do_not_call", category: "do_not_call" },
+    ],
+  };
+}
+
+function newCampaign(reload) {
+  const text = h("textarea", { id: "campaign-document", name: "document", rows: 18, class: "mono", spellcheck: false, value: JSON.stringify(exampleCampaign(), null, 2) });
+  const save = h("button", { class: "btn btn-primary", type: "submit", dataset: { action: "save" } }, t("common.create"));
+  const form = h(
+    "form",
+    { class: "stack admin-form", novalidate: true, id: "campaign-form" },
+    h("div", { class: "form-error", role: "alert", hidden: true, tabindex: "-1" }),
+    h("div", { class: "field" }, h("label", { for: text.id }, t("admin.f_document")), text, h("p", { class: "hint", id: "campaign-document-hint" }, t("admin.document_hint"))),
+    h("div", { class: "btn-row end" }, h("button", { type: "button", class: "btn btn-ghost", onclick: () => dlg.close() }, t("common.cancel")), save),
+  );
+  // Every problem belongs to the document: shown next to the text area, with its "where".
+  const atText = (err) => {
+    if (!(err instanceof ApiError)) return err;
+    const problems = err.problems && err.problems.length ? err.problems : [{ where: "", problem: errorText(err) }];
+    return new ApiError(err.status, err.code, err.message, problems.map((p) => ({ where: "document", problem: p.where ? `${p.where}: ${p.problem}` : p.problem })));
+  };
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    let doc;
+    try {
+      doc = JSON.parse(text.value);
+    } catch {
+      showErrors(form, new ApiError(422, "request.invalid", t("form.json"), [{ where: "document", problem: t("form.json") }]));
+      return;
+    }
+    save.disabled = true;
+    try {
+      const made = await api("/api/campaigns", { method: "POST", body: doc });
+      dlg.close();
+      notify(t("admin.created", { id: made.id }), "success");
+      reload();
+    } catch (err) {
+      showErrors(form, atText(err));
+    } finally {
+      save.disabled = false;
+    }
+  });
+  const dlg = modal(t("admin.new_campaign"), form, { wide: true });
+  text.focus();
+}
+
+async function campaignsTab(panel) {
+  fill(panel, h("p", { class: "loading" }, t("common.loading")));
+  const items = await loadList(panel, "/api/campaigns", "campaigns");
+  if (items === null) return;
+  const reload = () => campaignsTab(panel);
+  const act = (c, action) => async (ev) => {
+    const done = await busy(ev.currentTarget, () => api(`/api/campaigns/${encodeURIComponent(c.id)}/${action}`, { method: "POST" }).then(() => true));
+    if (done) {
+      notify(t(`admin.campaign_${action}_done`, { id: c.name || c.id }), "success");
+      reload();
+    }
+  };
+  const remove = (c) =>
+    confirmDialog(t("admin.confirm_delete", { id: c.id }), async () => {
+      await api(`/api/campaigns/${encodeURIComponent(c.id)}`, { method: "DELETE" });
+      notify(t("admin.deleted", { id: c.id }), "success");
+      reload();
+    });
+  const btn = (label, action, onclick, extra = "") => h("button", { type: "button", class: `btn btn-sm ${extra}`.trim(), dataset: { action }, onclick }, label);
+  const rows = items.map((c) => {
+    const p = c.progress || {};
+    const leads = p.leads || {};
+    return h(
+      "tr",
+      { dataset: { key: c.id, campaign: c.id, status: c.status } },
+      h("td", {}, c.name || c.id, h("div", { class: "muted small" }, h("code", {}, c.id))),
+      h("td", {}, c.account),
+      h("td", {}, c.queue),
+      h("td", {}, t(`admin.mode_${c.mode}`, { fallback: c.mode })),
+      h("td", {}, h("span", { class: `pill ${c.status === "running" ? "pill-ok" : "pill-muted"}`, dataset: { field: "status" } }, t(`campaign.status_${c.status}`, { fallback: c.status }))),
+      h("td", { class: "num" }, num(p.dialed ?? 0)),
+      h("td", { class: "num" }, num(p.answered ?? 0)),
+      h("td", { class: "num" }, pct(p.abandon_rate ?? 0, 1)),
+      h(
+        "td",
+        { class: "lead-counts" },
+        LEAD_STATUSES.filter((s) => leads[s]).map((s) => h("span", { class: "pill pill-muted", dataset: { lead: s } }, `${t(`lead.${s}`)} ${num(leads[s])}`)),
+        p.leads_total ? null : "–",
+      ),
+      h(
+        "td",
+        { class: "actions" },
+        c.status !== "running" ? btn(t("admin.campaign_start"), "start", act(c, "start")) : null,
+        c.status === "running" ? btn(t("admin.campaign_pause"), "pause", act(c, "pause")) : null,
+        c.status !== "stopped" ? btn(t("admin.campaign_stop"), "stop", act(c, "stop"), "btn-ghost") : null,
+        c.status === "stopped" ? btn([t("common.delete"), h("span", { class: "sr-only" }, ` ${c.id}`)], "delete", () => remove(c), "btn-ghost danger") : null,
+      ),
+    );
+  });
+  fill(
+    panel,
+    h("div", { class: "toolbar" }, h("p", { class: "muted" }, t("admin.campaigns_intro")), h("button", { type: "button", class: "btn btn-primary", dataset: { action: "new" }, onclick: () => newCampaign(reload) }, `+ ${t("admin.new_campaign")}`)),
+    items.length
+      ? dataTable(
+          "campaigns",
+          ["f_name", "f_account", "f_queue", "f_mode", "f_status", "f_dialed", "f_answered", "f_abandon_rate", "f_leads"].map((k) => t(`admin.${k}`)),
+          rows,
+        )
+      : h("p", { class: "muted empty" }, t("admin.empty")),
+  );
+}
+
+async function dncTab(panel) {
+  fill(panel, h("p", { class: "loading" }, t("common.loading")));
+  const items = await loadList(panel, "/api/dnc", "dnc");
+  if (items === null) return;
+  const reload = () => dncTab(panel);
+  const scopes = [...(me.role === "administrator" ? [{ value: "*", label: t("admin.dnc_everywhere") }] : []), ...accountOptions()];
+  const number = h("input", { id: "dnc-number", name: "number", type: "tel", required: true, autocomplete: "off", placeholder: "+31612345678" });
+  const scope = h("select", { id: "dnc-scope", name: "scope", required: true }, scopes.map((o) => h("option", { value: o.value }, o.label)));
+  const source = h("input", { id: "dnc-source", name: "source", maxlength: 200, autocomplete: "off" });
+  const add = h("button", { type: "submit", class: "btn btn-primary", dataset: { action: "add" } }, t("admin.dnc_add"));
+  const form = h(
+    "form",
+    { class: "card stack", novalidate: true, id: "dnc-form" },
+    h("div", { class: "form-error", role: "alert", hidden: true, tabindex: "-1" }),
+    h("p", { class: "muted" }, t("admin.dnc_intro")),
+    h("div", { class: "inline-form" }, field(t("admin.f_number"), number, t("admin.number_hint")), field(t("admin.f_scope"), scope), field(t("admin.f_source"), source), add),
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    if (!number.value.trim()) {
+      showErrors(form, new ApiError(422, "request.invalid", t("form.fix"), [{ where: "number", problem: t("form.required") }]));
+      return;
+    }
+    add.disabled = true;
+    try {
+      const body = { number: number.value.trim(), scope: scope.value };
+      if (source.value.trim()) body.source = source.value.trim();
+      const row = await api("/api/dnc", { method: "POST", body });
+      notify(t("admin.created", { id: row.number }), "success");
+      reload();
+    } catch (err) {
+      showErrors(form, err);
+    } finally {
+      add.disabled = false;
+    }
+  });
+  const scopeText = (s) => (s === "*" ? t("admin.dnc_everywhere") : s);
+  const remove = (e) =>
+    confirmDialog(t("admin.confirm_delete", { id: `${e.number} (${scopeText(e.scope)})` }), async () => {
+      await api(`/api/dnc/${encodeURIComponent(e.number)}?${new URLSearchParams({ scope: e.scope })}`, { method: "DELETE" });
+      notify(t("admin.deleted", { id: e.number }), "success");
+      reload();
+    });
+  const rows = items.map((e) =>
+    h(
+      "tr",
+      { dataset: { key: `${e.scope}/${e.number}`, number: e.number, scope: e.scope } },
+      h("td", {}, h("code", {}, e.number)),
+      h("td", {}, scopeText(e.scope)),
+      h("td", {}, dash(e.source)),
+      h("td", {}, time(e.created, { date: true })),
+      h("td", { class: "actions" }, h("button", { type: "button", class: "btn btn-sm btn-ghost danger", dataset: { action: "delete" }, onclick: () => remove(e) }, t("common.delete"), h("span", { class: "sr-only" }, ` ${e.number}`))),
+    ),
+  );
+  fill(panel, form, items.length ? dataTable("dnc", ["f_number", "f_scope", "f_source", "f_created"].map((k) => t(`admin.${k}`)), rows) : h("p", { class: "muted empty" }, t("admin.empty")));
+}
+
+async function callbacksTab(panel) {
+  fill(panel, h("p", { class: "loading" }, t("common.loading")));
+  const items = await loadList(panel, "/api/callbacks", "callbacks");
+  if (items === null) return;
+  const reload = () => callbacksTab(panel);
+  const cancel = (c) => async (ev) => {
+    const done = await busy(ev.currentTarget, () => api(`/api/callbacks/${encodeURIComponent(c.id)}`, { method: "DELETE" }).then(() => true));
+    if (done) {
+      notify(t("admin.callback_cancel_done"), "success");
+      reload();
+    }
+  };
+  const pill = { scheduled: "pill-ok", queued: "pill-muted", cancelled: "pill-muted" };
+  const rows = items.map((c) =>
+    h(
+      "tr",
+      { dataset: { key: c.id, callback: c.id, status: c.status } },
+      h("td", {}, time(c.due, { date: true })),
+      h("td", {}, dash(c.contact)),
+      h("td", {}, c.queue),
+      h("td", {}, dash(c.agent)),
+      h("td", {}, h("span", { class: `pill ${pill[c.status] || "pill-muted"}` }, t(`admin.callback_${c.status}`, { fallback: c.status }))),
+      h("td", { class: "actions" }, c.status === "scheduled" ? h("button", { type: "button", class: "btn btn-sm btn-ghost danger", dataset: { action: "cancel" }, onclick: cancel(c) }, t("admin.callback_cancel"), h("span", { class: "sr-only" }, ` ${c.contact || c.id}`)) : null),
+    ),
+  );
+  fill(
+    panel,
+    h("p", { class: "muted" }, t("admin.callbacks_intro")),
+    items.length ? dataTable("callbacks", ["f_due", "f_contact", "f_queue", "f_cb_agent", "f_status"].map((k) => t(`admin.${k}`)), rows) : h("p", { class: "muted empty" }, t("admin.empty")),
+  );
+}
+
 // --- start ----------------------------------------------------------------------------------------
 async function refreshContext() {
   const get = (path) => api(path).then((d) => (Array.isArray(d) ? d : d.items || [])).catch(() => []);
@@ -814,7 +1063,7 @@ async function refreshContext() {
   fill(dl, [...skills].sort().map((s) => h("option", { value: s })));
 }
 
-const TABS = ["accounts", "queues", "dispositions", "agents", "users", "webhooks", "audit", "lists"];
+const TABS = ["accounts", "queues", "dispositions", "agents", "users", "webhooks", "campaigns", "lists", "dnc", "callbacks", "audit"];
 
 async function main() {
   await start();
@@ -837,6 +1086,9 @@ async function main() {
     webhooks: resourceTab(webhooks),
     audit: auditTab,
     lists: listsTab,
+    campaigns: campaignsTab,
+    dnc: dncTab,
+    callbacks: callbacksTab,
   });
   let build = builders();
   const ctl = tabs($("#tabs"), TABS, (name) => build[name]($(`#panel-${name}`)), (n) => `admin.tab_${n}`);
