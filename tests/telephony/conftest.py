@@ -8,6 +8,7 @@ each test uses its own queue, service number and agents, so tests do not see eac
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import shutil
 import socket
@@ -31,6 +32,7 @@ QUEUES = {
     "rona": ("1003", ["noel", "rita"]),
     "reject": ("1004", ["bob"]),
     "after": ("1005", ["fay"]),
+    "record": ("1006", ["rex"]),
 }
 OFFER_TIMEOUT = 2.5
 # Outbound (test_trunk.py): each dialled number routes to a sipp "carrier" of its own on a port
@@ -51,10 +53,21 @@ def password(user: str) -> str:
 _used: set[int] = set()
 
 
+def _block() -> range:
+    """This test process's own share of the port space: xdist workers never pick each other's ports
+    (rtpengine binds its media range only call by call, so "free now" is not enough)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    n = int(worker[2:]) if worker[2:].isdigit() else 0
+    base = 20000 + (n % 4) * 10000
+    return range(base, base + 10000)
+
+
 def free_port(span: int = 1) -> int:
-    """A UDP port (and `span - 1` after it) nobody holds now, chosen at random (no fixed ports)."""
+    """A UDP port (and `span - 1` after it) nobody holds now, from this process's block, never
+    handed out twice (no fixed ports)."""
+    block = _block()
     for _ in range(500):
-        port = random.randrange(20000, 60000 - span, 2)
+        port = random.randrange(block.start, block.stop - span, 2)
         if any(p in _used for p in range(port, port + span)):
             continue
         ok = True
@@ -231,12 +244,15 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
     tmp = tmp_path_factory.mktemp("telephony")
     ng_port = free_port()
     rtp = free_port(200)
+    spool = tmp / "rtpengine-spool"  # rtpengine's per-call pcaps (--recording-dir)
+    spool.mkdir()
     rtpengine = subprocess.Popen(
         [
             "rtpengine", "--config-file=none", "--foreground", "--log-stderr", "--table=-1",
             "--interface=127.0.0.1",
             f"--listen-ng=127.0.0.1:{ng_port}", f"--port-min={rtp}", f"--port-max={rtp + 199}",
             f"--listen-cli=127.0.0.1:{free_port()}", "--delete-delay=0", "--log-level=5",
+            f"--recording-dir={spool}", "--recording-method=pcap",
         ],
         stdout=subprocess.DEVNULL, stderr=open(tmp / "rtpengine.log", "wb"),  # noqa: SIM115
     )  # fmt: skip
@@ -263,6 +279,8 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
             accounts=accounts,
             ng_timeout=5.0,
             trunk=trunk,
+            recordings_dir=str(tmp / "recordings"),
+            recording_spool=str(spool),
         ),
     )
     loop = asyncio.new_event_loop()

@@ -25,6 +25,7 @@ from centrale.server.routes import (
     desktop,
     interactions,
     live,
+    recordings,
     reports,
     webhooks,
 )
@@ -96,7 +97,19 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     for exc_type, handler in HANDLERS.items():
         app.add_exception_handler(exc_type, handler)
-    for module in (auth, desktop, live, interactions, callbacks, reports, config, admin, campaigns, webhooks):
+    for module in (
+        auth,
+        desktop,
+        live,
+        interactions,
+        recordings,
+        callbacks,
+        reports,
+        config,
+        admin,
+        campaigns,
+        webhooks,
+    ):
         app.include_router(module.router)
 
     app.add_middleware(SecurityHeaders)

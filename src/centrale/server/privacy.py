@@ -17,11 +17,12 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from centrale.storage import codec
-from centrale.storage.schema import accounts, events, interactions, timeline
+from centrale.storage.schema import accounts, events, interactions, recordings, timeline
 
 log = logging.getLogger("centrale.privacy")
 
@@ -58,6 +59,11 @@ def erase_interactions(conn: sa.Connection, ids: list[str]) -> int:
                 conn.execute(events.update().where(events.c.seq == seq).values(payload=data))
                 changed += 1
         conn.execute(timeline.delete().where(timeline.c.interaction.in_(chunk)))
+        # Call recordings (centrale.telephony): the WAV files and their rows.
+        files = conn.execute(sa.select(recordings.c.path).where(recordings.c.interaction.in_(chunk))).all()
+        for (path,) in files:
+            Path(path).unlink(missing_ok=True)
+        conn.execute(recordings.delete().where(recordings.c.interaction.in_(chunk)))
         conn.execute(interactions.delete().where(interactions.c.id.in_(chunk)))
     return changed
 

@@ -324,4 +324,20 @@ campaign_lists = sa.Table(
     sa.PrimaryKeyConstraint("campaign", "name"),
 )
 
+# --- call recordings (revision 0004) --------------------------------------------------------------------
+# One row per recorded call (centrale.telephony): the stereo WAV (left customer, right agent) written
+# when the call ended. Erased with its interaction (centrale.server.privacy), file and row.
+recordings = sa.Table(
+    "recordings",
+    metadata,
+    sa.Column("interaction", sa.Text(), primary_key=True),
+    sa.Column("account", sa.Text(), nullable=False),
+    sa.Column("path", sa.Text(), nullable=False),
+    sa.Column("started", sa.Double(), nullable=False),
+    sa.Column("ended", sa.Double(), nullable=False),
+    sa.Column("bytes", sa.BigInteger(), nullable=False),
+    sa.Column("created", sa.Double(), nullable=False),
+    sa.Index("ix_recordings_account", "account"),
+)
+
 CONFIGURATION_TABLES = (accounts, skills, queues, agents, dispositions, users)

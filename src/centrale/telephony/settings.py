@@ -90,6 +90,12 @@ class TelephonySettings(BaseModel):
     ng_timeout: float = Field(3.0, gt=0, le=30)
     register_max_expires: int = Field(3600, ge=60)
     trunk: TrunkSettings | None = Field(None, description="the outbound SIP trunk for the dialer")
+    recordings_dir: str | None = Field(
+        None, description="where bridged calls' WAV recordings go (recording is off when unset)"
+    )
+    recording_spool: str | None = Field(
+        None, description="rtpengine's --recording-dir (its per-call pcaps); needed with recordings_dir"
+    )
 
     @field_validator("rtpengine")
     @classmethod
@@ -121,6 +127,8 @@ class TelephonySettings(BaseModel):
             dupes = sorted({v for v in values if values.count(v) > 1})
             if dupes:
                 raise ValueError(f"accounts: {name} {', '.join(dupes)} appears more than once")
+        if self.recordings_dir is not None and self.recording_spool is None:
+            raise ValueError("recordings_dir needs recording_spool (rtpengine's --recording-dir)")
         return self
 
     @property

@@ -56,6 +56,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -83,6 +84,7 @@ from centrale.core.events import (
 from centrale.server.writer import Batch, Listener, Writer, WriterStopped
 from centrale.telephony.music import write_tone_sequence
 from centrale.telephony.ng import NgClient, NgError
+from centrale.telephony.recording import Sides, find_pcap, pcap_to_wav, sdp_address
 from centrale.telephony.registrar import Binding, Registrar
 from centrale.telephony.settings import TelephonySettings
 
@@ -136,6 +138,8 @@ class Call:
     outbound: bool = False  # placed through the trunk (centrale.telephony.trunk): media offered by us
     local_sdp: str = ""  # outbound: the SDP the customer has from us (its INVITE's offer)
     on_end: list[Callable[[], None]] = field(default_factory=list)  # run once when the call ends
+    recording: Sides | None = None  # rtpengine records it (from the bridge on); who is who in its pcap
+    recording_started: float = 0.0
 
 
 # --- sippy integration ------------------------------------------------------------------------------
@@ -577,6 +581,8 @@ class SipService(Listener):
             await self._end(call, hangup_caller=True, tell=InteractionEnded(call.interaction))
             return
         call.state = CallState.CONNECTED
+        if self.settings.recordings_dir is not None:
+            await self._start_recording(call, leg, caller_sdp)
         if call.outbound and _media_lines(caller_sdp) == _media_lines(call.local_sdp):
             pass  # the customer's media address did not move: no re-INVITE needed
         else:
@@ -705,12 +711,77 @@ class SipService(Listener):
         if tell is not None:
             await self._tell(tell)
         self.calls.pop(call.interaction, None)
+        sides, call.recording = call.recording, None
+        if sides is not None:
+            with contextlib.suppress(NgError):  # the delete below ends it as well
+                await self.ng.stop_recording(call.call_id)
         if call.media:
             call.media = False
             try:
                 await self.ng.delete(call.call_id)
             except NgError as exc:
                 log.warning("%s: rtpengine delete failed: %s", call.interaction, exc)
+        if sides is not None:
+            self._spawn(self._save_recording, (call, sides, call.recording_started, time.time()))
+
+    # --- asyncio: recordings (centrale.telephony.recording) ------------------------------------------
+    async def _start_recording(self, call: Call, leg: AgentLeg, customer_sdp: str) -> None:
+        """Ask rtpengine to record the bridged call; note which addresses are whose."""
+        sides = Sides()
+        for target, sdp in (
+            (sides.customer_src, call.caller_sdp),
+            (sides.customer_dst, customer_sdp),
+            (sides.agent_src, leg.sdp or ""),
+            (sides.agent_dst, "" if call.outbound else call.agent_offer_sdp),
+        ):
+            address = sdp_address(sdp)
+            if address is not None:
+                target.add(address)
+        try:
+            await self.ng.start_recording(call.call_id)
+        except NgError as exc:
+            log.error("%s: the call is not recorded: %s", call.interaction, exc)
+            return
+        call.recording = sides
+        call.recording_started = time.time()
+
+    async def _save_recording(self, call: Call, sides: Sides, started: float, ended: float) -> None:
+        """Turn rtpengine's pcap of the call into ``<recordings_dir>/<interaction>.wav`` and a row."""
+        from centrale.storage.schema import recordings
+
+        assert self.settings.recordings_dir is not None and self.settings.recording_spool is not None
+        spool = Path(self.settings.recording_spool)
+        pcap = None
+        for _ in range(50):  # rtpengine closes the file as it deletes the call: give it a moment
+            pcap = find_pcap(spool, call.call_id)
+            if pcap is not None and _pcap_closed(spool, pcap):
+                break
+            await asyncio.sleep(0.05)
+        if pcap is None:
+            log.error("%s: no recording from rtpengine in %s", call.interaction, spool)
+            return
+        wav = Path(self.settings.recordings_dir) / f"{_safe_name(call.interaction)}.wav"
+        loop = asyncio.get_running_loop()
+        seconds = await loop.run_in_executor(None, pcap_to_wav, pcap, wav, sides)
+        queue = self.writer.engine.queues.get(call.queue)
+        account = queue.config.account if queue is not None else ""
+        with self.writer.store.sql.begin() as conn:
+            conn.execute(recordings.delete().where(recordings.c.interaction == call.interaction))
+            conn.execute(
+                recordings.insert().values(
+                    interaction=call.interaction,
+                    account=account,
+                    path=str(wav),
+                    started=started,
+                    ended=ended,
+                    bytes=wav.stat().st_size,
+                    created=time.time(),
+                )
+            )
+        for spooled in [pcap, *_metadata_for(spool, pcap)]:  # the WAV is the recording now
+            with contextlib.suppress(OSError):
+                spooled.unlink()
+        log.info("%s: recorded %.1f s to %s", call.interaction, seconds, wav)
 
     async def _tell(self, event: Event) -> None:
         try:
@@ -719,6 +790,27 @@ class SipService(Listener):
             log.info("engine refused %s: %s", type(event).__name__, exc)
         except WriterStopped as exc:
             log.error("engine unavailable for %s: %s", type(event).__name__, exc)
+
+
+def _metadata_for(spool: Path, pcap: Path) -> list[Path]:
+    """rtpengine's metadata files naming `pcap` (their first line is its path)."""
+    out = []
+    for meta in (spool / "metadata").glob("*"):
+        with contextlib.suppress(OSError):
+            if meta.read_text(errors="replace").startswith(str(pcap)):
+                out.append(meta)
+    return out
+
+
+def _pcap_closed(spool: Path, pcap: Path) -> bool:
+    """rtpengine has finished the call's pcap: its metadata says when the call ended."""
+    metas = _metadata_for(spool, pcap)
+    return not metas or any("call end time" in m.read_text(errors="replace") for m in metas)
+
+
+def _safe_name(interaction: str) -> str:
+    """An interaction id as a file name (ids are [A-Za-z0-9_.:-] mostly; anything else escaped)."""
+    return "".join(c if c.isalnum() or c in "_.-" else f"%{ord(c):02X}" for c in interaction)
 
 
 def _media_lines(sdp: str) -> list[str]:
