@@ -134,6 +134,8 @@ from centrale.outbound.state import Attempt, ComplianceState
 from centrale.server.trunk import CallProgress, Trunk
 from centrale.server.writer import Batch, Listener, Writer
 from centrale.storage import EventStore, StorageError
+from centrale.storage.db import dialect_insert
+from centrale.storage.eventstore import upsert_campaign_positions
 from centrale.storage.schema import campaign_lists, campaign_positions, campaigns, dnc_entries
 
 log = logging.getLogger("centrale.dialer")
@@ -398,32 +400,6 @@ def _dt(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _upsert_positions(conn: sa.Connection, states: Mapping[str, Any], seq: int) -> None:
-    """Campaign positions on the caller's connection (inside the batch's transaction)."""
-    insert: Any
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(campaign_positions)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[campaign_positions.c.campaign],
-        set_={
-            "state": stmt.excluded.state,
-            "updated_seq": stmt.excluded.updated_seq,
-            "updated_at": sa.func.current_timestamp(),
-        },
-    )
-    conn.execute(stmt, [{"campaign": c, "state": s, "updated_seq": seq} for c, s in states.items()])
-
-
-def _insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    insert: Any
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    conn.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 # --- in-memory state -----------------------------------------------------------------------------------
@@ -1181,7 +1157,7 @@ class CampaignRunner(Listener):
         except Exception:  # a bug here must not stop the contact center
             log.exception("the dialer could not follow a batch")
         if objections:
-            _insert_ignore(conn, dnc_entries, objections)
+            conn.execute(dialect_insert(conn, dnc_entries).on_conflict_do_nothing(), objections)
         states = {}
         for run in touched.values():
             state = self.position(run)
@@ -1189,7 +1165,7 @@ class CampaignRunner(Listener):
                 states[run.id] = state
                 run.dirty = False
         if states:
-            _upsert_positions(conn, states, batch.applied[-1].entry.seq)
+            upsert_campaign_positions(conn, states, batch.applied[-1].entry.seq)
 
     def after(self, batch: Batch) -> None:
         effects, self._effects = self._effects, []

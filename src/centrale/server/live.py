@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from centrale.core import commands as C
 from centrale.core import events as E
 from centrale.core.agent import AgentState
 from centrale.core.engine import Engine
@@ -240,8 +239,6 @@ class Hub(Listener):
                 agent = getattr(command, "agent", None)
                 if isinstance(agent, str):
                     touched.setdefault(agent, set()).add(type(command).__name__)
-                elif type(command) in (C.InteractionFinished, C.Disconnect):
-                    pass
         for agent, what in touched.items():
             subs = self._desktops.get(agent)
             if subs:

@@ -22,6 +22,7 @@ from centrale.core import events as E
 from centrale.core.engine import Engine
 from centrale.server.writer import Batch, Listener
 from centrale.storage import codec, schema
+from centrale.storage.db import dialect_insert
 from centrale.storage.schema import interactions, timeline
 
 # Event types that only name an interaction and go to its timeline under this kind.
@@ -325,29 +326,15 @@ _CONFIG_EVENTS = frozenset(
 
 
 def _insert_or_replace(conn: sa.Connection, table: sa.Table, key: str) -> Any:
-    """An INSERT that replaces the row with the same `key` (SQLite and PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt: Any = pg_insert(table)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(table)
+    """An INSERT that replaces the row with the same `key`."""
+    stmt = dialect_insert(conn, table)
     return stmt.on_conflict_do_update(
         index_elements=[key], set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != key}
     )
 
 
 def _upsert(conn: sa.Connection, table: sa.Table, row: dict[str, Any], key: str) -> None:
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt: Any = pg_insert(table).values(**row)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(table).values(**row)
-    stmt = stmt.on_conflict_do_update(index_elements=[key], set_={k: v for k, v in row.items() if k != key})
-    conn.execute(stmt)
+    """Insert `row`, or update the given columns of the row with the same `key`."""
+    stmt = dialect_insert(conn, table).values(**row)
+    changes = {k: v for k, v in row.items() if k != key}
+    conn.execute(stmt.on_conflict_do_update(index_elements=[key], set_=changes))

@@ -125,3 +125,15 @@ def describe_failure(exc: BaseException) -> str:
     kept = [line for line in lines if line and not line.startswith(("[SQL", "[parameters", "(Background"))]
     text = " ".join(kept) or type(orig).__name__
     return text if len(text) <= 400 else text[:399] + "…"
+
+
+def dialect_insert(conn: sa.Connection, table: sa.Table) -> Any:
+    """An INSERT for `table` in the connection's dialect, which has ``on_conflict_do_update`` and
+    ``on_conflict_do_nothing`` (PostgreSQL's and SQLite's ``INSERT … ON CONFLICT``)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)

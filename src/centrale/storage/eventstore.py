@@ -42,7 +42,7 @@ from centrale.core.engine import Engine
 from centrale.core.errors import DomainError
 from centrale.core.eventlog import EventLog, LoggedEvent
 from centrale.storage import codec
-from centrale.storage.db import create_engine, describe_failure, display, parse_url
+from centrale.storage.db import create_engine, describe_failure, dialect_insert, display, parse_url
 from centrale.storage.errors import CodecError, StorageError
 from centrale.storage.migrator import current_revision, head_revision
 from centrale.storage.schema import campaign_positions, events, snapshots
@@ -173,22 +173,7 @@ class EventStore:
                 codec.dumps({"state": state})  # refuse non-JSON state with a clear message
             except CodecError as exc:
                 raise StorageError(self.url, f"campaign {campaign!r}: {exc}") from exc
-        values = [{"campaign": c, "state": s, "updated_seq": seq} for c, s in campaigns.items()]
-        insert: Any
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(campaign_positions)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[campaign_positions.c.campaign],
-            set_={
-                "state": stmt.excluded.state,
-                "updated_seq": stmt.excluded.updated_seq,
-                "updated_at": sa.func.current_timestamp(),
-            },
-        )
-        conn.execute(stmt, values)
+        upsert_campaign_positions(conn, campaigns, seq)
 
     def save_snapshot(self, seq: int, state: bytes, *, format: str) -> None:
         """Keep serialized engine state taken after event `seq` (optional; for faster restarts).
@@ -324,6 +309,21 @@ class EventBuffer:
         self.store.append(batch, campaigns=campaigns)
         self.pending = []
         return len(batch)
+
+
+def upsert_campaign_positions(conn: sa.Connection, states: Mapping[str, Any], seq: int) -> None:
+    """Store campaign positions (campaign id → JSON state) stamped with event `seq`, on `conn`
+    (inside the caller's transaction)."""
+    stmt = dialect_insert(conn, campaign_positions)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[campaign_positions.c.campaign],
+        set_={
+            "state": stmt.excluded.state,
+            "updated_seq": stmt.excluded.updated_seq,
+            "updated_at": sa.func.current_timestamp(),
+        },
+    )
+    conn.execute(stmt, [{"campaign": c, "state": s, "updated_seq": seq} for c, s in states.items()])
 
 
 def _copy_postgresql(conn: sa.Connection, rows: list[tuple[int, float, str, str]]) -> None:
