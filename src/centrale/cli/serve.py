@@ -35,6 +35,7 @@ def run_server(settings: object, *, banner: str = "", setup: object = None) -> N
 
     assert isinstance(settings, ServerSettings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step is noise here
     try:
         services = build(settings)
     except StorageError as exc:
