@@ -295,7 +295,7 @@ def arrival_decisions(model: Model, arrivals: int, seed: int, notify: bool) -> d
             continue
         handle(OfferAccepted(offer.interaction, offer.agent), now)
         handle(InteractionEnded(offer.interaction), now)  # the agent is ready again
-    ready_entries = sum(len(p.ready) for p in engine.pools.values())
+    ready_entries = sum(p.entries() for p in engine.pools.values())
     members = sum(len(p.members) for p in engine.pools.values())
     figures = _figures("arrival_", timings)
     figures.update(_cpu_figures("arrival_", cpu, _clock_overhead_ns()))

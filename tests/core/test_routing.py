@@ -4,6 +4,12 @@ routing, and the routing target's lazy heaps."""
 
 from __future__ import annotations
 
+import heapq
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from centrale.core.agent import Agent, AgentState
 from centrale.core.commands import Offer
 from centrale.core.config import AgentSelection, InteractionSelection, WrapUp, WrapUpMode
@@ -312,7 +318,7 @@ def test_pool_compacts_stale_agents() -> None:
     for _ in range(200):
         a.version += 1
         t.push_agent(a, a.seq)
-    assert len(t.ready) < 200
+    assert t.entries() < 200
     assert t.pop_agent() is a
 
 
@@ -325,3 +331,50 @@ def test_wrap_up_agent_is_not_in_any_pool() -> None:
     sim.do(OfferAccepted("y", "b"), at=7)
     assert offered_to(sim.do(InteractionArrived("z", "q"), at=8)) is None
     assert of_type(sim.run_until(35), Offer) == [Offer("z", "a", "voice", 15.0)]
+
+
+# An action on a pool: push agent i (after it changed availability or not), or pop.
+pool_actions = st.lists(
+    st.one_of(
+        st.tuples(st.just("push"), st.integers(0, 5), st.booleans(), st.sampled_from([0.0, 1.0, 2.5, 3.0])),
+        st.tuples(st.just("pop"), st.just(0), st.just(False), st.just(0.0)),
+        st.tuples(st.just("busy"), st.integers(0, 5), st.just(False), st.just(0.0)),
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(actions=pool_actions, clock_runs_forward=st.booleans())
+def test_pool_pops_agents_in_the_order_of_one_heap(
+    actions: list[tuple[str, int, bool, float]], clock_runs_forward: bool
+) -> None:
+    """The pool's run-plus-heap gives exactly the agents one heap of all entries would give."""
+    pool = mk_pool()
+    agents = [mk_agent(f"a{i}", i + 1, 0.0) for i in range(6)]
+    pool.members.extend(agents)
+    reference: list[tuple[float, int, int, int]] = []  # (key, seq, version, index): one plain heap
+    now = 0.0
+    for kind, i, bump, t in actions:
+        a = agents[i]
+        if kind == "push":
+            # Mostly agents freed now (keys in order), sometimes an older key (out of order).
+            now = now + t if clock_runs_forward else t
+            a.state = AgentState.READY
+            if bump:
+                a.version += 1
+                a.idle_since = now
+            pool.push_agent(a, a.seq)
+            heapq.heappush(reference, (a.idle_since, a.seq, a.version, i))
+        elif kind == "busy":
+            a.state = AgentState.BUSY
+            a.version += 1
+        else:
+            got = pool.pop_agent()
+            expected: Any = None
+            while reference:
+                _, _, version, j = heapq.heappop(reference)
+                if version == agents[j].version and agents[j].can_take("voice"):
+                    expected = agents[j]
+                    break
+            assert got is expected

@@ -85,12 +85,14 @@ class Tab:
 class Browser:
     """One Chromium for a test module; `tab()` opens an isolated context per user."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, *, extra_args: tuple[str, ...] = ()) -> None:
         from playwright.sync_api import sync_playwright
 
         self.base = base
         self._pw = sync_playwright().start()
-        self._browser = self._pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        self._browser = self._pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args]
+        )
         self._contexts: list[Any] = []
 
     @contextmanager

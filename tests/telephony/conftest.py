@@ -33,12 +33,46 @@ QUEUES = {
     "reject": ("1004", ["bob"]),
     "after": ("1005", ["fay"]),
     "record": ("1006", ["rex"]),
+    # caller flows (test_ivr.py)
+    "menu_a": ("2100", []),
+    "menu_b": ("2101", []),
+    "offercb": ("2102", []),
+    "announce": ("2103", ["wendy"]),
+    "consent": ("2104", ["cora"]),
+    "notice": ("2105", []),
+    # hold, transfer and monitoring (test_transfer.py, test_monitor.py)
+    "held": ("1007", ["hana", "hugo"]),
+    "xfer": ("1008", ["xena"]),
+    "xfer2": ("1009", ["yuri", "zoe"]),
+    "refer": ("1010", ["remy"]),
+    "watched": ("1011", ["mona"]),
 }
+SUPERVISORS = ["sue"]  # SIP accounts marked `supervisor` (test_monitor.py): SIP user = centrale user
 OFFER_TIMEOUT = 2.5
+# Caller flows (test_ivr.py): service numbers with a greeting, a keypad menu, announcements (they
+# replace the plain number → queue entries above); queues of another account than acme; recording
+# modes per account; queues whose escalation offers a callback after so many seconds.
+FLOW_NUMBERS: dict[str, dict[str, Any]] = {
+    "2000": {
+        "queue": "menu_a", "greeting": "Welcome.", "menu_prompt": "Press 1 or 2.",
+        "menu": {"1": "menu_a", "2": "menu_b", "9": {"callback": "menu_b"}},
+        "tries": 2, "input_timeout": 2,
+    },
+    "2102": {"queue": "offercb", "language": "nl", "input_timeout": 6},
+    "2103": {"queue": "announce", "announce_every": 5},
+    "2104": {"queue": "consent", "input_timeout": 4},
+}  # fmt: skip
+QUEUE_ACCOUNTS = {"consent": "private", "notice": "noticeco"}
+RECORDING_MODES: dict[str, Any] = {"private": "consent", "noticeco": "announce"}
+CALLBACK_AFTER = {"offercb": 1.0}
 # Outbound (test_trunk.py): each dialled number routes to a sipp "carrier" of its own on a port
 # chosen at start (the trunk's `routes`); agents with a SIP account for the outbound queues.
-CARRIER_CASES = ("busy", "failed", "no_answer", "answered", "abandoned")
-TRUNK_AGENTS = ["olga"]
+CARRIER_CASES = (
+    "busy", "failed", "no_answer", "answered", "abandoned",
+    "auth_machine", "auth_wrong", "auth_human",  # carriers that challenge (carrier_auth.xml), with AMD
+)  # fmt: skip
+TRUNK_AGENTS = ["olga", "hal"]
+TRUNK_USER, TRUNK_PASSWORD = "acme-trunk", "trunk-secret"  # the trunk's digest credentials
 
 
 def carrier_number(case: str) -> str:
@@ -233,19 +267,20 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
     # sippy's dispatcher registers a signal handler when imported: import it on the main thread.
     import sippy.Core.EventDispatcher  # type: ignore[import-untyped] # noqa: F401
 
-    from centrale.core.config import Account, AgentConfig, QueueConfig
+    from centrale.core.config import Account, AgentConfig, EscalationAction, EscalationStep, QueueConfig
     from centrale.core.events import AccountConfigured, AgentAdded, QueueConfigured
     from centrale.core.expressions import parse
     from centrale.server.root import build
     from centrale.server.settings import ServerSettings
     from centrale.telephony.music import write_tone_sequence
-    from centrale.telephony.settings import SipAccount, TelephonySettings, TrunkSettings
+    from centrale.telephony.settings import AmdSettings, SipAccount, TelephonySettings, TrunkSettings
 
     tmp = tmp_path_factory.mktemp("telephony")
     ng_port = free_port()
     rtp = free_port(200)
     spool = tmp / "rtpengine-spool"  # rtpengine's per-call pcaps (--recording-dir)
     spool.mkdir()
+    dtmf_port = free_port()
     rtpengine = subprocess.Popen(
         [
             "rtpengine", "--config-file=none", "--foreground", "--log-stderr", "--table=-1",
@@ -253,18 +288,23 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
             f"--listen-ng=127.0.0.1:{ng_port}", f"--port-min={rtp}", f"--port-max={rtp + 199}",
             f"--listen-cli=127.0.0.1:{free_port()}", "--delete-delay=0", "--log-level=5",
             f"--recording-dir={spool}", "--recording-method=pcap",
+            f"--dtmf-log-dest=127.0.0.1:{dtmf_port}",  # keypad digits as JSON (telephony/dtmf.py)
         ],
         stdout=subprocess.DEVNULL, stderr=open(tmp / "rtpengine.log", "wb"),  # noqa: SIM115
     )  # fmt: skip
     sip_port = free_port()
     users = [u for _, us in QUEUES.values() for u in us] + TRUNK_AGENTS
     accounts = [SipAccount(user=u, password=password(u), agent=u) for u in users]
+    accounts += [SipAccount(user=u, password=password(u), supervisor=u) for u in SUPERVISORS]
     carriers = {case: free_port() for case in CARRIER_CASES}
     trunk = TrunkSettings(
         host="127.0.0.1",
         port=free_port(),  # nobody there: only numbers with a route are dialled
         caller_id="+442079460000",
         max_calls=4,
+        username=TRUNK_USER,
+        password=TRUNK_PASSWORD,
+        amd=AmdSettings(),  # X-AMD: MACHINE | HUMAN, anything else counts as a person
         routes={carrier_number(case): f"127.0.0.1:{port}" for case, port in carriers.items()},
         # a 4-s information message (the tone sequence): room to watch it reach the customer
         message=str(write_tone_sequence(tmp / "information.wav")),
@@ -275,7 +315,9 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
         telephony=TelephonySettings(
             sip_port=sip_port,
             rtpengine=f"127.0.0.1:{ng_port}",
-            numbers={number: queue for queue, (number, _) in QUEUES.items()},
+            numbers={number: queue for queue, (number, _) in QUEUES.items()} | FLOW_NUMBERS,
+            dtmf_listen=f"127.0.0.1:{dtmf_port}",
+            recording=RECORDING_MODES,
             accounts=accounts,
             ng_timeout=5.0,
             trunk=trunk,
@@ -300,19 +342,26 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
         if not _wait_pong(c, rtpengine, 15):
             log = (tmp / "rtpengine.log").read_text(errors="replace")[-1000:]
             raise RuntimeError(f"rtpengine did not answer NG pings (exit {rtpengine.poll()}):\n{log}")
-        c.submit(AccountConfigured(Account("acme", "ACME")))
+        for account in {"acme", *QUEUE_ACCOUNTS.values()}:
+            c.submit(AccountConfigured(Account(account, account.upper())))
         skills = frozenset(QUEUES)
         for queue, (_, agents) in QUEUES.items():
+            account = QUEUE_ACCOUNTS.get(queue, "acme")
+            escalation = (
+                (EscalationStep(CALLBACK_AFTER[queue], EscalationAction.CALLBACK),)
+                if queue in CALLBACK_AFTER
+                else ()
+            )
             c.submit(
                 QueueConfigured(
                     QueueConfig(
-                        queue, "acme", "voice", parse(f"{queue} >= 1", known_skills=skills),
-                        offer_timeout=OFFER_TIMEOUT,
+                        queue, account, "voice", parse(f"{queue} >= 1", known_skills=skills),
+                        offer_timeout=OFFER_TIMEOUT, escalation=escalation,
                     )
                 )
             )  # fmt: skip
             for agent in agents:
-                c.submit(AgentAdded(AgentConfig(agent, "acme", {queue: 1})))
+                c.submit(AgentAdded(AgentConfig(agent, account, {queue: 1})))
         yield c
     finally:
         for proc in c.procs:

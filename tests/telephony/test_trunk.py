@@ -189,3 +189,103 @@ def test_outbound_campaign_through_the_sip_trunk(center: Center) -> None:
         lambda: not [c for c in center.sip.calls.values() if c.outbound], 10, "outbound calls cleaned up"
     )
     assert center.sip.failures == 0
+
+
+AMD = "out_amd"  # hal's queue: calls from carriers that challenge the trunk and report AMD
+
+
+def test_trunk_digest_authentication_and_the_carriers_answering_machine_detection(center: Center) -> None:
+    """Three carriers challenge the INVITE (401, carrier_auth.xml): two accept the trunk's
+    credentials and answer with X-AMD — MACHINE (the campaign hangs up: lead `machine`, no agent)
+    and HUMAN (bridged to hal's phone: lead `answered`); one knows another password and answers
+    403, which the dialer records as `failed` after a single retry with credentials (no loop)."""
+    from .conftest import TRUNK_PASSWORD, TRUNK_USER
+
+    runner = center.services.extras["dialer"]
+    trunk = runner.trunk
+    before = dict(trunk.outcomes)
+    center.submit(
+        QueueConfigured(
+            QueueConfig(
+                AMD, "acme", "voice", parse(f"{AMD} >= 1", known_skills=frozenset({AMD})),
+                direction="outbound", offer_timeout=10.0, wrap_up=WrapUp(WrapUpMode.AGENT, 60.0),
+            )
+        )
+    )  # fmt: skip
+    center.submit(AgentAdded(AgentConfig("hal", "acme", {AMD: 1})))
+    ports = center.carriers
+
+    def carrier(case: str, pw: str, amd: str) -> Any:
+        return center.sipp(
+            "carrier_auth.xml", port=ports[case], extra=["-rtp_echo"], name=f"carrier-{case}",
+            keys={"user": TRUNK_USER, "pass": pw, "amd": amd},
+        )  # fmt: skip
+
+    machine = carrier("auth_machine", TRUNK_PASSWORD, "MACHINE")
+    wrong = carrier("auth_wrong", "not-the-trunk-secret", "HUMAN")
+    human = carrier("auth_human", TRUNK_PASSWORD, "HUMAN")
+    phone = center.phone("hal", "talk.xml", echo=False)  # hal talks (G.711 pcap)
+    center.submit(AgentLoggedIn("hal", ready=True))
+    run = _campaign(center, "trunk-amd", AMD, ["auth_machine", "auth_wrong", "auth_human"])
+
+    # The machine: answered after the challenge, hung up at once (hang_up is the default action).
+    assert finish(machine, 30) == 0
+    assert sipp_stats(machine)["SuccessfulCall(C)"] == "1"
+    # Wrong credentials: 401, one INVITE with credentials, 403 — and no third INVITE (3 s watched).
+    assert finish(wrong, 30) == 0
+    # The person: bridged to hal.
+    ix = wait_for(lambda: center.interactions_for(AMD), 30, "the person's call in hal's queue")
+    assert len(ix) == 1
+    wait_for(lambda: center.recorder.of("Connect", ix[0]), 15, "the engine's Connect")
+    assert center.recorder.of("OfferAccepted", ix[0])[0].agent == "hal"
+    call = center.sip.calls[ix[0]]
+    wait_for(
+        lambda: _packets(center, call.call_id).get(call.caller_tag, 0) > 20,
+        15,
+        "RTP from the customer (its echo of hal's phone)",
+    )
+    center.submit(InteractionEnded(ix[0]))
+    assert finish(human, 20) == 0
+    assert finish(phone, 20) == 0
+    center.submit(WrapUpCompleted(ix[0], disposition="sale"))
+
+    expected = {
+        carrier_number("auth_machine"): "machine",
+        carrier_number("auth_wrong"): "failed",
+        carrier_number("auth_human"): "answered",
+    }
+    wait_for(
+        lambda: {p: r["last_outcome"] for p, r in _leads(center, run).items()} == expected,
+        15,
+        f"the AMD campaign's outcomes to be {expected}",
+    )
+    gained = {k: v - before.get(k, 0) for k, v in trunk.outcomes.items() if v != before.get(k, 0)}
+    assert gained == {"machine": 1, "failed": 1, "answered": 1}
+    assert runner.progress(run)["machine"] == 1
+    assert len(center.interactions_for(AMD)) == 1  # the machine never reached an agent
+    assert center.sip.failures == 0
+
+
+def test_carrier_amd_values_map_to_call_progress() -> None:
+    from centrale.server.trunk import CallProgress
+    from centrale.telephony.settings import AmdSettings, TrunkSettings
+    from centrale.telephony.trunk import SipTrunk
+
+    def progress(amd: AmdSettings | None, value: str | None) -> CallProgress:
+        trunk = SipTrunk.__new__(SipTrunk)
+        trunk.settings = TrunkSettings(host="192.0.2.1", amd=amd)
+        return trunk.answered_by(value)
+
+    default = AmdSettings()
+    assert progress(default, "MACHINE") is CallProgress.MACHINE
+    assert progress(default, " machine;confidence=80") is CallProgress.MACHINE
+    assert progress(default, "HUMAN") is CallProgress.ANSWERED
+    assert progress(default, "NOTSURE") is CallProgress.ANSWERED  # unsure: human (the default)
+    assert progress(default, None) is CallProgress.ANSWERED  # no header: a person
+    assert progress(None, "MACHINE") is CallProgress.ANSWERED  # AMD not configured: header ignored
+    custom = AmdSettings(header="X-Detect", machine=["AM", "FAX"], human=["LIVE"], unsure="machine")
+    assert progress(custom, "fax") is CallProgress.MACHINE
+    assert progress(custom, "LIVE") is CallProgress.ANSWERED
+    assert progress(custom, "NOTSURE") is CallProgress.MACHINE
+    with pytest.raises(ValueError, match="values both machine and human: X"):
+        AmdSettings(machine=["x"], human=["X"])

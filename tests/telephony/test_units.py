@@ -46,7 +46,7 @@ def test_settings_file_problems_are_one_line_each(tmp_path: Path) -> None:
     lines = str(info.value).splitlines()
     assert all(line.startswith(f"{path}: ") for line in lines)
     assert any("rtpengine: expected host:port" in line for line in lines)
-    assert any("numbers: service number '1001': empty queue id" in line for line in lines)
+    assert any("numbers.1001: empty queue id" in line for line in lines)
     assert any(line.startswith(f"{path}: accounts.0.password:") for line in lines)
 
 
@@ -58,7 +58,7 @@ def test_a_good_settings_file(tmp_path: Path) -> None:
     )
     settings = load(path)
     assert settings.ng_address == ("127.0.0.1", 2223)
-    assert settings.numbers == {"+31201234567": "sales"}
+    assert settings.numbers["+31201234567"].queue == "sales"  # a plain number: just its queue
 
 
 def test_trunk_settings_routes_and_credentials(tmp_path: Path) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from centrale.core.errors import ILLEGAL_AGENT_TRANSITION, DomainError
@@ -118,9 +117,12 @@ CHANNELS = ("voice", "chat", "email", "social")
 DEFAULT_CAPACITY: Mapping[str, int] = {"voice": 1, "chat": 1, "email": 1, "social": 1}
 
 
-@dataclass(eq=False, slots=True)
 class Agent:
-    """An agent's live record. Configuration fields first, then what changes."""
+    """An agent's live record. Configuration fields first, then what changes.
+
+    A plain class with a written-out constructor (not a dataclass), so that mypyc compiles all of
+    it to native code.
+    """
 
     id: str
     account: str
@@ -128,25 +130,72 @@ class Agent:
     site: str
     skills: dict[str, int]
     capacity: dict[str, int]
-    name: str = ""
-    state: AgentState = AgentState.LOGGED_OUT
-    reason: str | None = None
-    state_since: float = 0.0
-    idle_since: float = 0.0
-    pending_reason: str | None = None
-    pending_logout: bool = False
-    offered: dict[str, str] = field(default_factory=dict)  # interaction id → channel
-    connected: dict[str, str] = field(default_factory=dict)
-    wrapping: dict[str, str] = field(default_factory=dict)
-    load: dict[str, int] = field(default_factory=dict)  # channel → offered + connected + wrapping
-    contacts_today: int = 0
-    busy_seconds: float = 0.0
-    logged_in_seconds: float = 0.0
-    last_offer_seq: int = 0
-    seq: int = 0  # creation order, the final tie-breaker in routing
-    version: int = 0  # bumped whenever availability may change; stale routing entries are skipped
-    pools: dict[str, list[Any]] = field(default_factory=dict)  # channel → matching routing pools
-    profile: tuple[Any, ...] = ()  # what requirements can see of the agent; equal profiles match alike
+    name: str
+    state: AgentState
+    reason: str | None
+    state_since: float
+    idle_since: float
+    pending_reason: str | None
+    pending_logout: bool
+    offered: dict[str, str]  # interaction id → channel
+    connected: dict[str, str]
+    wrapping: dict[str, str]
+    load: dict[str, int]  # channel → offered + connected + wrapping
+    contacts_today: int
+    busy_seconds: float
+    logged_in_seconds: float
+    last_offer_seq: int
+    seq: int  # creation order, the final tie-breaker in routing
+    version: int  # bumped whenever availability may change; stale routing entries are skipped
+    pools: dict[str, list[Any]]  # channel → matching routing pools
+    profile: tuple[Any, ...]  # what requirements can see of the agent; equal profiles match alike
+    # The statistics buckets of the agent's team (the engine's direct reference, so that counting
+    # time needs no look-up by team name); None until first used, and again when the team changes.
+    team_stats: dict[int, list[float]] | None
+
+    def __init__(
+        self,
+        id: str,
+        account: str,
+        team: str,
+        site: str,
+        skills: dict[str, int],
+        capacity: dict[str, int],
+        name: str = "",
+        state: AgentState = AgentState.LOGGED_OUT,
+        seq: int = 0,
+        state_since: float = 0.0,
+        idle_since: float = 0.0,
+    ) -> None:
+        self.id = id
+        self.account = account
+        self.team = team
+        self.site = site
+        self.skills = skills
+        self.capacity = capacity
+        self.name = name
+        self.state = state
+        self.reason = None
+        self.state_since = state_since
+        self.idle_since = idle_since
+        self.pending_reason = None
+        self.pending_logout = False
+        self.offered = {}
+        self.connected = {}
+        self.wrapping = {}
+        self.load = {}
+        self.contacts_today = 0
+        self.busy_seconds = 0.0
+        self.logged_in_seconds = 0.0
+        self.last_offer_seq = 0
+        self.seq = seq
+        self.version = 0
+        self.pools = {}
+        self.profile = ()
+        self.team_stats = None
+
+    def __repr__(self) -> str:
+        return f"Agent({self.id!r}, team={self.team!r}, state={self.state.value})"
 
     def can_take(self, channel: str) -> bool:
         """Free capacity for `channel` now: READY, or BUSY with room for more digital work."""

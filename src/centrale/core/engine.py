@@ -116,6 +116,11 @@ from centrale.core.stats import (
     Stats,
 )
 
+# The hot paths below carry direct references instead of ids (an interaction's `line`, its
+# `assignee` and its statistics `row`; an agent's `team_stats`): in a national-scale center the
+# dictionaries of interactions, agents and queues hold tens of thousands of entries, and each
+# look-up by id is mostly a cache miss.
+
 IS, IT, AS, AT = InteractionState, InteractionTrigger, AgentState, AgentTrigger
 
 
@@ -503,7 +508,7 @@ class Engine:
             return
         since = agent.state_since
         if old is not _LOGGED_OUT and now > since:
-            self.stats.on_agent_time(agent.team, old, since, now)
+            self._agent_time(agent, old, since, now)
             agent.logged_in_seconds += now - since
             if old is not _READY and old is not _NOT_READY:
                 agent.busy_seconds += now - since
@@ -514,6 +519,20 @@ class Engine:
         agent.state_since = now
         if self.notify:
             out.append(AgentStateChanged(agent.id, new.value, agent.reason, now))
+
+    def _agent_time(self, agent: Agent, state: AgentState, start: float, end: float) -> None:
+        """Count time an agent spent in `state` for its team (a logged-in state, `end` > `start`)."""
+        buckets = agent.team_stats
+        if buckets is None:
+            buckets = agent.team_stats = self.stats.team_buckets(agent.team)
+        self.stats.agent_time_in(buckets, state, start, end)
+
+    def _row(self, ix: Interaction) -> list[float]:
+        """The statistics bucket an interaction is counted in (its queue, the interval it arrived in)."""
+        row = ix.row
+        if row is None:
+            row = ix.row = self.stats.row(ix.queue, ix.arrived_at)
+        return row
 
     def _on_login(self, ev: AgentLoggedIn, now: float, out: list[Command]) -> None:
         agent = self._agent(ev.agent)
@@ -753,10 +772,11 @@ class Engine:
         # Hot path: the tables are read directly; the *_next helpers raise the domain error.
         new_ix = _IX_ON_OFFER.get(ix.state) or ix_next(ix.id, ix.state, _OFFER)
         new_agent = _AGENT_ON_RESERVE.get(agent.state) or agent_next(agent.id, agent.state, _RESERVE)
-        q = self.queues[ix.queue]
+        q: _Queue = ix.line
         q.waiting.pop(ix.id, None)
         ix.state = new_ix
         ix.agent = agent.id
+        ix.assignee = agent
         ix.offered_at = now
         ix.offers += 1
         channel = ix.channel
@@ -773,6 +793,7 @@ class Engine:
         del agent.offered[ix.id]
         agent.load[ix.channel] -= 1
         ix.agent = None
+        ix.assignee = None
 
     # === interactions ============================================================================
     def _is_open(self, q: _Queue, now: float) -> bool:
@@ -849,6 +870,7 @@ class Engine:
             personal_agent=personal_agent,
             step=step,
         )
+        ix.line = q
         stats = self.stats
         if not self._is_open(q, now):
             stats.on_outcome(qc.id, now, CLOSED)
@@ -859,9 +881,9 @@ class Engine:
             # outcome "callback requested"); only its handling is counted again.
             ix.counted = False
         else:
-            stats.on_arrival(qc.id, now)
+            stats.arrival_in(self._row(ix))
         if qc.max_length is not None and len(q.waiting) >= qc.max_length:
-            stats.on_outcome(qc.id, now, OVERFLOWED)
+            self._row(ix)[OVERFLOWED] += 1
             self._refuse(ix, q, now, out, "queue_full")
             return ix
         self.interactions[iid] = ix
@@ -908,7 +930,8 @@ class Engine:
 
     def _finish(self, ix: Interaction, out: list[Command]) -> None:
         self.interactions.pop(ix.id, None)
-        self.queues[ix.queue].waiting.pop(ix.id, None)
+        q: _Queue = ix.line
+        q.waiting.pop(ix.id, None)
         if ix.escalation_timer:
             self._cancel(ix.escalation_timer, out)
         if ix.expiry_timer:
@@ -931,29 +954,30 @@ class Engine:
         ix.state = ix_next(ix.id, ix.state, trigger)
         ix.outcome_reason = reason
         if ix.counted:
-            self.stats.on_outcome(ix.queue, ix.arrived_at, field)
+            self._row(ix)[field] += 1
         self._finish(ix, out)
 
     def _on_abandoned(self, ev: CustomerAbandoned, now: float, out: list[Command]) -> None:
         ix = self._interaction(ev.interaction)
         new = ix_next(ix.id, ix.state, IT.ABANDON)
-        agent = None
+        agent: Agent | None = None
         if ix.state is IS.OFFERED:
-            assert ix.agent is not None
-            agent = self._agent(ix.agent)
+            agent = ix.assignee
+            assert agent is not None
             self._take_back_offer(ix, agent)
             out.append(RevokeOffer(ix.id, agent.id))
         ix.state = new
         ix.ended_at = now
         if ix.counted:
-            self.stats.on_abandon(ix.queue, ix.arrived_at, now)
+            qc = ix.line.config
+            Stats.abandon_in(self._row(ix), now - ix.arrived_at, qc.sl_threshold, qc.short_abandon)
         self._finish(ix, out)
         if agent is not None:
             self._after_leave(agent, now, out)
 
     def _on_accepted(self, ev: OfferAccepted, now: float, out: list[Command]) -> None:
         ix = self.interactions.get(ev.interaction) or self._interaction(ev.interaction)
-        agent = self.agents.get(ev.agent) if ix.agent == ev.agent else None
+        agent: Agent | None = ix.assignee if ix.agent == ev.agent else None
         if agent is None:
             agent = self._assigned(ix, ev.agent)
         # Hot path: the tables are read directly; the *_next helpers raise the domain error.
@@ -968,7 +992,7 @@ class Engine:
         agent.connected[ix.id] = channel
         agent.contacts_today += 1
         if ix.counted:
-            self.stats.on_answer(ix.queue, ix.arrived_at, now)
+            Stats.answer_in(self._row(ix), now - ix.arrived_at, ix.line.config.sl_threshold)
         if ix.escalation_timer:
             self._cancel(ix.escalation_timer, out)
             ix.escalation_timer = 0
@@ -990,13 +1014,13 @@ class Engine:
         ix.state = new_ix
         ix.ronas += 1
         if ix.counted:
-            self.stats.on_outcome(ix.queue, ix.arrived_at, RONA)
+            self._row(ix)[RONA] += 1
         # The agent is made not ready first, so the interaction is not offered straight back. A
         # not-ready the agent asked for earlier (lunch) keeps its own reason.
         if agent.pending_reason is None:
             agent.pending_reason = why
         self._after_leave(agent, now, out)
-        q = self.queues[ix.queue]
+        q: _Queue = ix.line
         overdue, ix.overdue = ix.overdue, None
         if overdue == "expire":
             self._expire(ix, now, out)
@@ -1009,7 +1033,7 @@ class Engine:
         ix.timer = 0
         if ix.state is not IS.OFFERED or ix.agent is None:
             return
-        self._requeue(ix, self.agents[ix.agent], now, out, "rona")
+        self._requeue(ix, ix.assignee, now, out, "rona")
 
     def _on_rejected(self, ev: OfferRejected, now: float, out: list[Command]) -> None:
         ix = self._interaction(ev.interaction)
@@ -1035,8 +1059,8 @@ class Engine:
         self._to_wrap_up(ix, new, now, out)
 
     def _to_wrap_up(self, ix: Interaction, new: InteractionState, now: float, out: list[Command]) -> None:
-        assert ix.agent is not None
-        agent = self.agents[ix.agent]
+        agent: Agent | None = ix.assignee
+        assert agent is not None
         if ix.hold_started is not None:
             ix.hold_seconds += now - ix.hold_started
             ix.hold_started = None
@@ -1044,7 +1068,8 @@ class Engine:
         ix.ended_at = now
         ix.wrap_started = now
         agent.wrapping[ix.id] = agent.connected.pop(ix.id)
-        wrap = self.queues[ix.queue].config.wrap_up
+        q: _Queue = ix.line
+        wrap = q.config.wrap_up
         if wrap.mode is WrapUpMode.NONE or (wrap.mode is WrapUpMode.FIXED and wrap.seconds <= 0):
             # No wrap-up: the interaction completes at once and the agent moves straight on.
             self._complete(ix, now, out)
@@ -1124,16 +1149,18 @@ class Engine:
         nxt = _IX_ON_COMPLETE.get(ix.state) if trigger is _COMPLETE else None
         ix.state = nxt or ix_next(ix.id, ix.state, trigger)
         ix.completed_at = now
-        assert ix.agent is not None and ix.answered_at is not None and ix.ended_at is not None
-        agent = self.agents[ix.agent]
+        agent: Agent | None = ix.assignee
+        assert agent is not None and ix.answered_at is not None and ix.ended_at is not None
         channel = agent.wrapping.pop(ix.id)
         agent.load[channel] -= 1
         hold = ix.hold_seconds
-        self.stats.on_handled(
-            ix.queue, ix.arrived_at, ix.ended_at - ix.answered_at - hold, hold, now - ix.ended_at
+        row = self._row(ix)
+        q: _Queue = ix.line
+        self.stats.handled_in(
+            row, q.config.account, ix.ended_at - ix.answered_at - hold, hold, now - ix.ended_at
         )
         if ix.transferred:
-            self.stats.on_outcome(ix.queue, ix.arrived_at, TRANSFERRED)
+            row[TRANSFERRED] += 1
         if ix.disposition is not None:
             self.stats.on_disposition(ix.queue, ix.disposition)
         self._finish(ix, out)
@@ -1168,7 +1195,7 @@ class Engine:
         if new is IS.TRANSFERRED:  # still waiting: it just moves
             ix.state = new
             ix.outcome_reason = "moved"
-            self.stats.on_outcome(ix.queue, ix.arrived_at, TRANSFERRED)
+            self._row(ix)[TRANSFERRED] += 1
             self._finish(ix, out)
         else:
             ix.transferred = True
@@ -1530,6 +1557,7 @@ class Engine:
         # --- checked ---
         if cfg.team != agent.team:
             self._settle_time(agent, now)  # time so far counts for the old team
+            agent.team_stats = None
         self._profiles[agent.profile].remove(agent)
         agent.name = cfg.name
         agent.team = cfg.team
@@ -1572,7 +1600,7 @@ class Engine:
         """Count the agent's time in its current state up to `now` (its state does not change)."""
         if agent.state is not _LOGGED_OUT and now > agent.state_since:
             elapsed = now - agent.state_since
-            self.stats.on_agent_time(agent.team, agent.state, agent.state_since, now)
+            self._agent_time(agent, agent.state, agent.state_since, now)
             agent.logged_in_seconds += elapsed
             if agent.state is _BUSY or agent.state is _WRAP_UP or agent.state is _RESERVED:
                 agent.busy_seconds += elapsed

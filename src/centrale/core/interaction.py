@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from centrale.core.errors import ILLEGAL_INTERACTION_TRANSITION, DomainError
@@ -109,9 +108,13 @@ def next_state(interaction_id: str, state: InteractionState, trigger: Interactio
         ) from None
 
 
-@dataclass(eq=False, slots=True)
 class Interaction:
-    """One segment of a customer contact in one queue, with every timestamp reporting needs."""
+    """One segment of a customer contact in one queue, with every timestamp reporting needs.
+
+    A plain class with a written-out constructor (not a dataclass): mypyc compiles it to native
+    code, where a dataclass's generated ``__init__`` would run as interpreted Python — and one is
+    built for every contact, millions in a simulated day.
+    """
 
     id: str
     queue: str
@@ -123,33 +126,102 @@ class Interaction:
     arrived_at: float  # entered this queue
     enqueued_at: float  # place in line (kept across RONA, escalation and callback)
     seq: int  # arrival order, the tie-breaker for equal places
-    parent: str | None = None
-    contact: str | None = None  # customer id / phone number, for history
-    state: InteractionState = InteractionState.QUEUED
-    step: int = 0  # escalation step reached
-    target: Any = None  # current routing target
-    agent: str | None = None
-    offered_at: float | None = None
-    answered_at: float | None = None
-    hold_started: float | None = None
-    hold_seconds: float = 0.0
-    ended_at: float | None = None
-    wrap_started: float | None = None
-    completed_at: float | None = None
-    offers: int = 0
-    ronas: int = 0
-    outcome_reason: str | None = None
-    transferred: bool = False
-    disposition: str | None = None
-    notes: str = ""
-    fields: dict[str, Any] | None = None
-    timer: int = 0  # the pending offer or wrap-up timer, if any
-    wait_token: int = 0  # changes whenever the interaction (re)enters a line; stale entries differ
-    escalation_timer: int = 0
-    expiry_timer: int = 0
-    personal_agent: str | None = None  # routed to one named agent (transfer to agent)
-    overdue: str | None = None  # a callback, voicemail or expiry that fell due while ringing
-    counted: bool = True  # False for callback segments: the queue counted the contact already
+    parent: str | None
+    contact: str | None  # customer id / phone number, for history
+    state: InteractionState
+    step: int  # escalation step reached
+    target: Any  # current routing target
+    agent: str | None
+    offered_at: float | None
+    answered_at: float | None
+    hold_started: float | None
+    hold_seconds: float
+    ended_at: float | None
+    wrap_started: float | None
+    completed_at: float | None
+    offers: int
+    ronas: int
+    outcome_reason: str | None
+    transferred: bool
+    disposition: str | None
+    notes: str
+    fields: dict[str, Any] | None
+    timer: int  # the pending offer or wrap-up timer, if any
+    wait_token: int  # changes whenever the interaction (re)enters a line; stale entries differ
+    escalation_timer: int
+    expiry_timer: int
+    personal_agent: str | None  # routed to one named agent (transfer to agent)
+    overdue: str | None  # a callback, voicemail or expiry that fell due while ringing
+    counted: bool  # False for callback segments: the queue counted the contact already
+    # Direct references the engine keeps so that its hot paths need no look-up by id: the queue's
+    # routing record, the agent `agent` names, and the statistics bucket of the interval it arrived in.
+    line: Any
+    assignee: Any
+    row: list[float] | None
+
+    def __init__(
+        self,
+        id: str,
+        queue: str,
+        account: str,
+        channel: str,
+        direction: str,
+        priority: int,
+        attributes: dict[str, Any],
+        arrived_at: float,
+        enqueued_at: float,
+        seq: int,
+        parent: str | None = None,
+        contact: str | None = None,
+        state: InteractionState = InteractionState.QUEUED,
+        step: int = 0,
+        personal_agent: str | None = None,
+    ) -> None:
+        self.id = id
+        self.queue = queue
+        self.account = account
+        self.channel = channel
+        self.direction = direction
+        self.priority = priority
+        self.attributes = attributes
+        self.arrived_at = arrived_at
+        self.enqueued_at = enqueued_at
+        self.seq = seq
+        self.parent = parent
+        self.contact = contact
+        self.state = state
+        self.step = step
+        self.target = None
+        self.agent = None
+        self.offered_at = None
+        self.answered_at = None
+        self.hold_started = None
+        self.hold_seconds = 0.0
+        self.ended_at = None
+        self.wrap_started = None
+        self.completed_at = None
+        self.offers = 0
+        self.ronas = 0
+        self.outcome_reason = None
+        self.transferred = False
+        self.disposition = None
+        self.notes = ""
+        self.fields = None
+        self.timer = 0
+        self.wait_token = 0
+        self.escalation_timer = 0
+        self.expiry_timer = 0
+        self.personal_agent = personal_agent
+        self.overdue = None
+        self.counted = True
+        self.line = None
+        self.assignee = None
+        self.row = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Interaction({self.id!r}, queue={self.queue!r}, state={self.state.value}, agent={self.agent!r})"
+        )
 
     @property
     def terminal(self) -> bool:

@@ -23,11 +23,15 @@ number of agents.
 
 Both heaps use lazy deletion: an entry carries a version (agents) or token (interactions) and is
 skipped when it no longer matches the live record. Heaps are compacted when stale entries dominate.
+A pool's ready agents are a heap plus a sorted run (a deque) of the entries that arrived in order —
+with longest-idle selection nearly all of them, since an agent is pushed when it becomes free — so
+most pushes and pops cost no comparisons; popping takes the smaller head of the two.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -37,6 +41,9 @@ from centrale.core.interaction import Interaction, InteractionState
 
 _QUEUED: Final = InteractionState.QUEUED
 _LONGEST_IDLE: Final = AgentSelection.LONGEST_IDLE
+
+# A ready agent in a pool: (selection key, agent order, agent version, agent).
+ReadyEntry = tuple[Any, int, int, Agent]
 
 
 class Pool:
@@ -54,6 +61,7 @@ class Pool:
         "members",
         "ready",
         "ready_pushes",
+        "ready_run",
         "score",
         "selection",
         "targets",
@@ -73,7 +81,12 @@ class Pool:
         self.score = score
         self.selection = selection
         self.members: list[Agent] = []
-        self.ready: list[tuple[Any, int, int, Agent]] = []
+        self.ready: list[ReadyEntry] = []  # a heap
+        # Entries that came in order: in the usual case (longest idle) an agent is pushed when it
+        # becomes free, so its key is the latest yet. Those are appended here, a sorted run, with
+        # one comparison instead of a heap push; the pool's order is the merge of the run and the
+        # heap, exactly the order of one heap holding both.
+        self.ready_run: deque[ReadyEntry] = deque()
         self.ready_pushes = 0
         self.targets: list[Target] = []  # the queues' lines that draw on this pool
 
@@ -90,26 +103,53 @@ class Pool:
         return (agent.occupancy(), agent.idle_since)
 
     def push_agent(self, agent: Agent, agent_seq: int) -> None:
-        heapq.heappush(self.ready, (self.agent_key(agent), agent_seq, agent.version, agent))
+        # Longest idle (the default) inlined: this runs for every pool of every agent set free.
+        key = agent.idle_since if self.selection is _LONGEST_IDLE else self.agent_key(agent)
+        entry = (key, agent_seq, agent.version, agent)
+        run = self.ready_run
+        if not run or not _before(entry, run[-1]):
+            run.append(entry)
+        else:
+            heapq.heappush(self.ready, entry)
         self.ready_pushes += 1
-        if self.ready_pushes > 64 and len(self.ready) > 4 * len(self.members) + 64:
+        if self.ready_pushes > 64 and self.entries() > 4 * len(self.members) + 64:
             self._compact_ready()
+
+    def entries(self) -> int:
+        """Entries held, stale ones included (they are skipped when popped, or compacted away)."""
+        return len(self.ready) + len(self.ready_run)
 
     def pop_agent(self) -> Agent | None:
         """The best eligible agent with free capacity for this channel, removed from the pool."""
         ready = self.ready
+        run = self.ready_run
         channel = self.channel
-        while ready:
-            _, _, version, agent = heapq.heappop(ready)
-            if version == agent.version and agent.can_take(channel):
+        while True:
+            if run:
+                entry = heapq.heappop(ready) if ready and _before(ready[0], run[0]) else run.popleft()
+            elif ready:
+                entry = heapq.heappop(ready)
+            else:
+                return None
+            agent = entry[3]
+            if entry[2] == agent.version and agent.can_take(channel):
                 return agent
-        return None
 
     def _compact_ready(self) -> None:
         channel = self.channel
         self.ready = [e for e in self.ready if e[2] == e[3].version and e[3].can_take(channel)]
         heapq.heapify(self.ready)
+        self.ready_run = deque(e for e in self.ready_run if e[2] == e[3].version and e[3].can_take(channel))
         self.ready_pushes = 0
+
+
+def _before(a: ReadyEntry, b: ReadyEntry) -> bool:
+    """Whether entry `a` comes before `b` in the pool's order (key, then agent order, then version)."""
+    if a[0] != b[0]:
+        return bool(a[0] < b[0])
+    if a[1] != b[1]:
+        return a[1] < b[1]
+    return a[2] < b[2]
 
 
 class Target:

@@ -84,33 +84,48 @@ class Stats:
             b = buckets[idx] = [0.0] * _QFIELDS
         return b
 
+    def row(self, queue: str, arrived_at: float) -> list[float]:
+        """The bucket an interaction that arrived at `arrived_at` is counted in (created if need be).
+
+        Buckets are never replaced or dropped, so the engine keeps this reference on the
+        interaction and counts its outcome with the ``*_in`` hooks below, without looking it up
+        again by queue and interval.
+        """
+        return self._bucket(queue, arrived_at)
+
     # --- interaction hooks ----------------------------------------------------------------------
+    # Each hook comes in two forms: by queue id (looked up here) and by bucket (``*_in``: the
+    # engine's hot path, with the queue's settings passed in from its configuration, which is what
+    # ``add_queue`` records here too).
     def on_arrival(self, queue: str, arrived_at: float) -> None:
-        buckets = self.queues[queue]
-        idx = int((arrived_at - self.origin) // self.interval)
-        b = buckets.get(idx)
-        if b is None:
-            b = buckets[idx] = [0.0] * _QFIELDS
+        self.row(queue, arrived_at)[OFFERED] += 1
+
+    def arrival_in(self, b: list[float]) -> None:
         b[OFFERED] += 1
 
     def on_answer(self, queue: str, arrived_at: float, answered_at: float) -> None:
-        b = self._bucket(queue, arrived_at)
-        wait = answered_at - arrived_at
+        self.answer_in(self._bucket(queue, arrived_at), answered_at - arrived_at, self.sl_threshold[queue])
+
+    @staticmethod
+    def answer_in(b: list[float], wait: float, sl_threshold: float) -> None:
         b[ANSWERED] += 1
         b[WAIT_ANSWERED] += wait
-        if wait <= self.sl_threshold[queue]:
+        if wait <= sl_threshold:
             b[ANSWERED_WITHIN] += 1
         if wait > b[MAX_WAIT]:
             b[MAX_WAIT] = wait
 
     def on_abandon(self, queue: str, arrived_at: float, at: float) -> None:
         b = self._bucket(queue, arrived_at)
-        wait = at - arrived_at
+        self.abandon_in(b, at - arrived_at, self.sl_threshold[queue], self.short_abandon[queue])
+
+    @staticmethod
+    def abandon_in(b: list[float], wait: float, sl_threshold: float, short_abandon: float) -> None:
         b[ABANDONED] += 1
         b[WAIT_ABANDONED] += wait
-        if wait <= self.short_abandon[queue]:
+        if wait <= short_abandon:
             b[SHORT_ABANDONED] += 1
-        if wait <= self.sl_threshold[queue]:
+        if wait <= sl_threshold:
             b[ABANDONED_WITHIN] += 1
         if wait > b[MAX_WAIT]:
             b[MAX_WAIT] = wait
@@ -120,12 +135,13 @@ class Stats:
         self._bucket(queue, arrived_at)[field] += 1
 
     def on_handled(self, queue: str, arrived_at: float, talk: float, hold: float, wrap: float) -> None:
-        b = self._bucket(queue, arrived_at)
+        self.handled_in(self._bucket(queue, arrived_at), self.queue_account[queue], talk, hold, wrap)
+
+    def handled_in(self, b: list[float], account: str, talk: float, hold: float, wrap: float) -> None:
         b[HANDLED] += 1
         b[TALK] += talk
         b[HOLD] += hold
         b[WRAP] += wrap
-        account = self.queue_account[queue]
         self.account_handled[account] = self.account_handled.get(account, 0.0) + talk + hold + wrap
 
     def on_disposition(self, queue: str, code: str) -> None:
@@ -133,13 +149,24 @@ class Stats:
         counts[code] = counts.get(code, 0) + 1
 
     # --- agent time -----------------------------------------------------------------------------
-    def on_agent_time(self, team: str, state: AgentState, start: float, end: float) -> None:
-        i = _STATE_INDEX.get(state)
-        if i is None or end <= start:
-            return
+    def team_buckets(self, team: str) -> dict[int, list[float]]:
+        """A team's buckets (created if need be); never replaced, so callers may keep the reference."""
         buckets = self.teams.get(team)
         if buckets is None:
             buckets = self.teams[team] = {}
+        return buckets
+
+    def on_agent_time(self, team: str, state: AgentState, start: float, end: float) -> None:
+        if state not in _STATE_INDEX or end <= start:
+            return  # (and the team gets no buckets: only teams with time counted are reported)
+        self.agent_time_in(self.team_buckets(team), state, start, end)
+
+    def agent_time_in(
+        self, buckets: dict[int, list[float]], state: AgentState, start: float, end: float
+    ) -> None:
+        i = _STATE_INDEX.get(state)
+        if i is None or end <= start:
+            return
         step = self.interval
         origin = self.origin
         idx = int((start - origin) // step)

@@ -822,9 +822,12 @@ class CampaignRunner(Listener):
 
     # --- the loop ---------------------------------------------------------------------------------
     async def _run(self) -> None:
-        while True:
+        while self._started:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
+            # arrives just as the wake-up does, and stop() would then wait on this loop for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.tick)
+                async with asyncio.timeout(self.tick):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 self.step()

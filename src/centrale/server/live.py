@@ -126,6 +126,10 @@ def agent_row(engine: Engine, agent_id: str, now: float) -> dict[str, Any]:
         "interactions": len(a.offered) + len(a.connected) + len(a.wrapping),
         "contacts_today": a.contacts_today,
         "skills": dict(a.skills),
+        # the calls a supervisor may monitor (POST /api/interactions/{id}/monitor)
+        "calls": sorted(
+            i for i in a.connected if (ix := engine.interactions.get(i)) is not None and ix.channel == "voice"
+        ),
     }
 
 

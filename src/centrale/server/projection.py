@@ -13,6 +13,7 @@ continue.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -182,12 +183,7 @@ class Projector(Listener):
         for ix, values in updates.items():
             groups.setdefault(tuple(sorted(values)), []).append({"_id": ix, **values})
         for columns, rows in groups.items():
-            stmt = (
-                interactions.update()
-                .where(interactions.c.id == sa.bindparam("_id"))
-                .values({c: sa.bindparam(c) for c in columns})
-            )
-            conn.execute(stmt, rows)
+            conn.execute(_update_columns(columns), rows)
         if lines:
             conn.execute(timeline.insert(), lines)
 
@@ -327,9 +323,26 @@ _CONFIG_EVENTS = frozenset(
 
 def _insert_or_replace(conn: sa.Connection, table: sa.Table, key: str) -> Any:
     """An INSERT that replaces the row with the same `key`."""
-    stmt = dialect_insert(conn, table)
+    return _insert_or_replace_for(conn.dialect.name, table, key)
+
+
+# Statements are immutable and the same few are built on every tick: build each once (building an
+# upsert with its `excluded` columns cost more than executing it on a quiet server).
+@functools.cache
+def _insert_or_replace_for(dialect: str, table: sa.Table, key: str) -> Any:
+    stmt = dialect_insert(dialect, table)
     return stmt.on_conflict_do_update(
         index_elements=[key], set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != key}
+    )
+
+
+@functools.cache
+def _update_columns(columns: tuple[str, ...]) -> Any:
+    """UPDATE interactions SET <columns> WHERE id = :_id, for executemany."""
+    return (
+        interactions.update()
+        .where(interactions.c.id == sa.bindparam("_id"))
+        .values({c: sa.bindparam(c) for c in columns})
     )
 
 

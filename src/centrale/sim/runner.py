@@ -75,10 +75,6 @@ def run_scenario(
     """Run the scenario once. `progress` gets the fraction of simulated time done now and then."""
     seed = scenario.seed if seed is None else seed
     wall = time.perf_counter()
-    engine = Engine(scenario.engine, notify=False)
-    kernel = Kernel(scenario.start)
-    world = World(scenario, engine, kernel, seed)
-    world.start()
     span = scenario.end - scenario.start
 
     def on_step(now: float) -> None:
@@ -88,10 +84,16 @@ def run_scenario(
     # Arrivals stop at the end; agents keep serving the interactions already in the queues for
     # at most `drain` more seconds, so that every arrival of the day reaches its outcome.
     # The cyclic garbage collector only slows a run down: finished interactions are freed by
-    # reference counting as soon as the engine lets go of them. It is switched off for the run.
+    # reference counting as soon as the engine lets go of them. It is switched off for the run,
+    # and already while the engine and the world are built (tens of thousands of agents and
+    # pools: allocations that would trigger full collections and find nothing to free).
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
+        engine = Engine(scenario.engine, notify=False)
+        kernel = Kernel(scenario.start)
+        world = World(scenario, engine, kernel, seed)
+        world.start()
         kernel.run(until=scenario.end, on_step=on_step if progress else None, step_every=20_000)
         engine.close_books(scenario.end)
         kernel.run(until=scenario.end + scenario.drain)

@@ -50,6 +50,7 @@ from centrale.core.events import (
     WrapUpCompleted,
 )
 from centrale.core.interaction import InteractionState
+from centrale.sim.distributions import Distribution, Fixed
 from centrale.sim.kernel import Kernel
 from centrale.sim.scenario import ArrivalStream, Scenario, SimAgent, SimQueue
 
@@ -84,6 +85,16 @@ class World:
         self.handle = engine.handle
         self.queues: dict[str, SimQueue] = dict(scenario.queues)
         self.agents: dict[str, SimAgent] = {a.config.id: a for a in scenario.agents}
+        # What a Connect needs, found with one look-up by queue id instead of two.
+        self._handling: dict[str, tuple[Distribution, random.Random]] = {
+            q: (sq.handle_time, self.handle_rng[q]) for q, sq in self.queues.items()
+        }
+        # Whether every agent answers every offer at once and never lets one ring (the usual
+        # scenario): then an offer needs no look-up of the agent and no random draw at all.
+        self._instant = all(
+            not a.rona_probability and isinstance(a.answer_delay, Fixed) and a.answer_delay.mean <= 0
+            for a in scenario.agents
+        )
         self.cancelled: set[int] = set()
         self.offers: dict[str, str] = {}  # interaction → agent being offered it
         self._answers: deque[str] = deque()
@@ -163,10 +174,15 @@ class World:
 
     # --- customers ------------------------------------------------------------------------------
     def arrive(self, queue: str, attributes: dict[str, Any] | None) -> None:
+        self._arrive(queue, self.queues[queue].patience, self.patience_rng[queue], attributes)
+
+    def _arrive(
+        self, queue: str, patience_time: Distribution, rng: random.Random, attributes: dict[str, Any] | None
+    ) -> None:
         self._n += 1
         iid = f"{queue}-{self._n}"
         self.arrivals += 1
-        patience = self.queues[queue].patience.sample(self.patience_rng[queue])
+        patience = patience_time.sample(rng)
         self.send(InteractionArrived(iid, queue, attributes=attributes))
         if patience != math.inf:
             ix = self.engine.interactions.get(iid)
@@ -222,6 +238,10 @@ class World:
         self.send(TimerFired(tid))
 
     def _offer(self, c: Offer) -> None:
+        if self._instant and c.timeout > 0:
+            self.offers[c.interaction] = c.agent
+            self._answers.append(c.interaction)
+            return
         agent = self.agents[c.agent]
         if agent.rona_probability and self.rng.random() < agent.rona_probability:
             # The agent lets it ring: the engine's offer timer fires (RONA) and makes the agent
@@ -253,7 +273,8 @@ class World:
         self.offers.pop(c.interaction, None)
 
     def _connect(self, c: Connect) -> None:
-        talk = self.queues[c.queue].handle_time.sample(self.handle_rng[c.queue])
+        handle_time, rng = self._handling[c.queue]
+        talk = handle_time.sample(rng)
         self.kernel.schedule(self.kernel.now + talk, self._hang_up, c.interaction)
 
     def _hang_up(self, iid: str) -> None:
@@ -290,6 +311,9 @@ class _ArrivalProcess:
         # Named by the stream's position in the scenario, so its random numbers stay its own.
         self.rng = random.Random(f"{world.seed}/arrivals/{stream.queue}/{index}")
         self.queue = stream.queue
+        # Direct references, so that an arrival needs no look-up by queue id.
+        self.patience = world.queues[stream.queue].patience
+        self.patience_rng = world.patience_rng[stream.queue]
         mix = stream.attributes if stream.attributes is not None else world.queues[stream.queue].attributes
         self.attributes = mix
         self.piece = 0
@@ -309,7 +333,9 @@ class _ArrivalProcess:
             s, e, rate = pieces[self.piece]
             t = max(t, s)
             if rate > 0:
-                t += rng.expovariate(rate)
+                # random.expovariate's own formula, inlined: the library method runs as
+                # interpreted Python, once per arrival.
+                t += -math.log(1.0 - rng.random()) / rate
                 if t < e:
                     self.world.kernel.schedule(t, self._fire_poisson, t)
                     return
@@ -318,7 +344,7 @@ class _ArrivalProcess:
             t = e
 
     def _fire_poisson(self, t: float) -> None:
-        self.world.arrive(self.queue, self._attrs())
+        self.world._arrive(self.queue, self.patience, self.patience_rng, self._attrs())
         self._schedule_poisson(t)
 
     def _next_volume(self) -> None:
@@ -332,7 +358,7 @@ class _ArrivalProcess:
             self.world.kernel.schedule(self.pending.pop(), self._fire_volume, None)
 
     def _fire_volume(self, _: Any) -> None:
-        self.world.arrive(self.queue, self._attrs())
+        self.world._arrive(self.queue, self.patience, self.patience_rng, self._attrs())
         self._next_volume()
 
     def _attrs(self) -> dict[str, Any] | None:

@@ -127,10 +127,12 @@ def describe_failure(exc: BaseException) -> str:
     return text if len(text) <= 400 else text[:399] + "…"
 
 
-def dialect_insert(conn: sa.Connection, table: sa.Table) -> Any:
-    """An INSERT for `table` in the connection's dialect, which has ``on_conflict_do_update`` and
-    ``on_conflict_do_nothing`` (PostgreSQL's and SQLite's ``INSERT … ON CONFLICT``)."""
-    if conn.dialect.name == "postgresql":
+def dialect_insert(conn: sa.Connection | str, table: sa.Table) -> Any:
+    """An INSERT for `table` in the connection's dialect (or the dialect named), which has
+    ``on_conflict_do_update`` and ``on_conflict_do_nothing`` (PostgreSQL's and SQLite's
+    ``INSERT … ON CONFLICT``)."""
+    dialect = conn if isinstance(conn, str) else conn.dialect.name
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(table)

@@ -11,6 +11,13 @@ WARNING); a stale nonce gets a fresh ``401`` with ``stale=true``. A good one sto
 ``expires`` (browser phones such as JsSIP ignore a 200 without it). ``Expires: 0`` or ``Contact: *``
 removes the binding.
 
+Which agent a phone rings for is :class:`~centrale.telephony.phones.PhoneDesk`'s business (agents log
+in to a phone; the accounts' ``agent`` is the default). A browser softphone registers with the
+session credential the desk issued instead of the account's password; its binding ends when the
+agent releases the phone. Over WebSocket (RFC 7118, :mod:`centrale.telephony.websocket`) the
+Contact's host is sippy's name for the connection (``<id>.invalid``) and the binding's
+``transport`` is ``ws``: the SIP service rings it over that connection with a WebRTC offer.
+
 Everything here runs on the SIP thread; :meth:`Registrar.binding_for_agent` is also read from the
 asyncio thread (one dictionary look-up of an immutable value, safe under the GIL).
 """
@@ -26,6 +33,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from centrale.telephony.phones import PhoneDesk, PhoneSession
 from centrale.telephony.settings import SipAccount
 
 log = logging.getLogger("centrale.telephony.registrar")
@@ -36,11 +44,18 @@ NONCE_TTL = 300.0
 @dataclass(frozen=True, slots=True)
 class Binding:
     user: str
-    agent: str
+    agent: str | None  # the account's own agent (the default), if any
     host: str
     port: int
     uri: str
     expires_at: float
+    transport: str = "udp"  # "ws"/"wss": a browser softphone over a WebSocket connection
+    by_session: bool = False  # registered with a softphone session's credential
+
+    @property
+    def webrtc(self) -> bool:
+        """A browser phone: media must be offered as WebRTC (DTLS-SRTP, ICE)."""
+        return self.transport in ("ws", "wss")
 
 
 def _md5(text: str) -> str:
@@ -82,7 +97,7 @@ class Registrar:
         self.clock = clock
         self._secret = os.urandom(16)
         self._bindings: dict[str, Binding] = {}
-        self._by_agent: dict[str, str] = {a.agent: a.user for a in accounts}
+        self.phones = PhoneDesk(accounts, clock=clock, on_release=self._released)
 
     # --- nonces ------------------------------------------------------------------------------------
     def _nonce(self) -> str:
@@ -104,13 +119,25 @@ class Registrar:
 
     # --- look-ups ------------------------------------------------------------------------------------
     def binding_for_agent(self, agent: str) -> Binding | None:
-        user = self._by_agent.get(agent)
+        """The registered phone that rings for `agent`: the one the agent logged in to, else the
+        agent's own account (:class:`PhoneDesk`)."""
+        user = self.phones.user_for(agent)
         if user is None:
             return None
+        return self.binding_for_user(user)
+
+    def binding_for_user(self, user: str) -> Binding | None:
         binding = self._bindings.get(user)
         if binding is None or binding.expires_at < self.clock():
             return None
         return binding
+
+    def _released(self, session: PhoneSession) -> None:
+        """A phone was released: a softphone's binding made with its session credential ends."""
+        binding = self._bindings.get(session.user)
+        if binding is not None and binding.by_session:
+            self._bindings.pop(session.user, None)
+            log.info("SIP user %s: softphone binding ended with %s's session", session.user, session.agent)
 
     # --- REGISTER ------------------------------------------------------------------------------------
     def handle(self, req: Any) -> Any:
@@ -134,18 +161,25 @@ class Registrar:
         state = self._nonce_state(auth.nonce or "")
         if state == "stale":
             return self._challenge(req, stale=True)
-        expected = digest_response(
-            username=account.user,
-            realm=self.realm,
-            password=account.password,
-            method="REGISTER",
-            uri=auth.uri or "",
-            nonce=auth.nonce or "",
-            qop=auth.qop,
-            nc=auth.nc,
-            cnonce=auth.cnonce,
-        )
-        if state != "ok" or not hmac.compare_digest(expected, auth.response or ""):
+        by_session = False
+        for password, session_secret in ((account.password, False), (self.phones.secret_for(user), True)):
+            if password is None:
+                continue
+            expected = digest_response(
+                username=account.user,
+                realm=self.realm,
+                password=password,
+                method="REGISTER",
+                uri=auth.uri or "",
+                nonce=auth.nonce or "",
+                qop=auth.qop,
+                nc=auth.nc,
+                cnonce=auth.cnonce,
+            )
+            if state == "ok" and hmac.compare_digest(expected, auth.response or ""):
+                by_session = session_secret
+                break
+        else:
             log.warning("REGISTER for %s from %s refused: wrong credentials", user, source)
             return req.genResponse(403, "Forbidden")
         expires = self.max_expires
@@ -181,6 +215,8 @@ class Registrar:
             port=int(url.port or 5060),
             uri=uri,
             expires_at=self.clock() + expires,
+            transport=_transport(req, url),
+            by_session=by_session,
         )
         log.info("SIP user %s (agent %s) registered at %s for %d s", user, account.agent, uri, expires)
         resp.appendHeader(SipHeader(name="contact", bodys=f"<{uri}>;expires={expires}"))
@@ -195,6 +231,19 @@ class Registrar:
             value += ", stale=true"
         resp.appendHeader(SipHeader(name="www-authenticate", bodys=value))
         return resp
+
+
+def _transport(req: Any, url: Any) -> str:
+    """How to reach the binding: the transport the REGISTER came over (sippy names WebSocket
+    ``wss`` whether or not TLS is on), else the Contact's ``transport`` parameter, else UDP."""
+    try:
+        came_over = str(req.getSource(ver=2)[1]).lower()
+    except Exception:
+        came_over = ""
+    if came_over in ("ws", "wss"):
+        return "ws"
+    declared = str(url.transport or "udp").lower()
+    return "ws" if declared in ("ws", "wss") else "udp"
 
 
 def _source(req: Any) -> str:

@@ -5,18 +5,28 @@ answers and which SIP accounts agents' phones register with. Read from YAML by `
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from centrale.telephony.flood import FloodLimits
+
 
 class SipAccount(BaseModel):
-    """One agent's SIP account: the phone registers as `user` with `password` and rings for `agent`."""
+    """A phone's SIP account: the phone registers as `user` with `password` and rings for `agent` by
+    default; without `agent` it is a shared phone agents log in to (centrale.telephony.phones)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     user: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.+-]+$")
     password: str = Field(min_length=8)
-    agent: str = Field(min_length=1)
+    agent: str | None = Field(None, min_length=1)
+    supervisor: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.@-]{1,64}$",
+        description="the centrale user (supervisor or administrator) whose phone this is: it rings "
+        "when that user monitors a call (centrale.telephony.monitor)",
+    )
 
 
 def _host_port(value: str) -> str:
@@ -24,6 +34,26 @@ def _host_port(value: str) -> str:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"expected host:port, got {value!r}")
     return value
+
+
+class AmdSettings(BaseModel):
+    """The carrier's answering-machine detection, read from a header of its 183/200 (``trunk.amd``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    header: str = Field("X-AMD", pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", description="the header's name")
+    machine: list[str] = Field(default_factory=lambda: ["MACHINE"], min_length=1)
+    human: list[str] = Field(default_factory=lambda: ["HUMAN"], min_length=1)
+    unsure: Literal["human", "machine"] = Field(
+        "human", description="what any other value (NOTSURE …) counts as; human passes it to an agent"
+    )
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> AmdSettings:
+        both = {v.upper() for v in self.machine} & {v.upper() for v in self.human}
+        if both:
+            raise ValueError(f"values both machine and human: {', '.join(sorted(both))}")
+        return self
 
 
 class TrunkSettings(BaseModel):
@@ -43,6 +73,9 @@ class TrunkSettings(BaseModel):
         default_factory=dict, description="number prefix → host:port of another gateway (longest wins)"
     )
     message: str | None = Field(None, description="WAV information message; a generated one if unset")
+    amd: AmdSettings | None = Field(
+        None, description="the carrier's answering-machine header (off when unset)"
+    )
 
     @field_validator("routes")
     @classmethod
@@ -75,6 +108,99 @@ class TrunkSettings(BaseModel):
         return host, int(port)
 
 
+RecordingMode = Literal["on", "announce", "consent", "off"]
+PromptName = Literal[
+    "greeting", "menu", "invalid", "notice", "consent", "callback_offer", "callback_confirmed"
+]
+
+
+class MenuOption(BaseModel):
+    """A keypad menu option: queue the call (`queue`), or ask to be called back (`callback`: the
+    queue the callback waits in, at the place a call arriving now would have)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    queue: str | None = Field(None, min_length=1)
+    callback: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, value: object) -> object:
+        return {"queue": value} if isinstance(value, str) else value  # "1": sales
+
+    @model_validator(mode="after")
+    def _one(self) -> MenuOption:
+        if (self.queue is None) == (self.callback is None):
+            raise ValueError("give either queue or callback")
+        return self
+
+
+class ServiceNumber(BaseModel):
+    """What a caller to one service number hears (centrale.telephony.ivr): a greeting, a keypad
+    menu, position and expected-wait announcements. A plain ``"1001": support`` is just the queue."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    queue: str = Field(min_length=1, description="the queue; also the menu's default after `tries`")
+    language: Literal["en", "nl"] = Field("en", description="language of the generated prompts")
+    greeting: str | None = Field(None, min_length=1, description="words of the greeting (none if unset)")
+    menu: dict[str, MenuOption] = Field(default_factory=dict, description="keypad digit → option")
+    menu_prompt: str | None = Field(None, min_length=1, description="words of the menu (made up if unset)")
+    tries: int = Field(3, ge=1, le=10, description="menu / consent prompts before the default")
+    input_timeout: float = Field(5.0, ge=1, le=60, description="seconds of silence after a prompt")
+    announce_every: float | None = Field(
+        None, ge=5, le=3600, description="seconds between position/wait announcements (off if unset)"
+    )
+    announce: list[Literal["position", "wait"]] = Field(
+        default_factory=lambda: ["position", "wait"],  # type: ignore[arg-type]
+        min_length=1,
+        description="what the announcements say",
+    )
+    files: dict[PromptName, str] = Field(
+        default_factory=dict, description="prompt → your own WAV (8 kHz mono 16 bit) instead of speech"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, value: object) -> object:
+        if value == "":
+            raise ValueError("empty queue id")
+        return {"queue": value} if isinstance(value, str) else value  # "1001": support
+
+    @field_validator("menu")
+    @classmethod
+    def _digits(cls, value: dict[str, MenuOption]) -> dict[str, MenuOption]:
+        for digit in value:
+            if len(digit) != 1 or digit not in "0123456789*#":
+                raise ValueError(f"menu key {digit!r}: use one keypad digit 0-9, * or #")
+        return value
+
+    @field_validator("files")
+    @classmethod
+    def _files(cls, value: dict[str, str]) -> dict[str, str]:
+        from centrale.telephony.prompts import check_wav
+
+        for name, path in value.items():
+            if not Path(path).is_file():
+                raise ValueError(f"{name}: no such file: {path}")
+            problem = check_wav(path)
+            if problem is not None:
+                raise ValueError(f"{name}: {problem}")
+        return value
+
+    @property
+    def plain(self) -> bool:
+        """Nothing to say before the queue: the call is queued before it is answered (as ever)."""
+        return self.greeting is None and "greeting" not in self.files and not self.menu
+
+    def queues(self) -> set[str]:
+        """Every queue a call to this number may end up in."""
+        out = {self.queue}
+        for option in self.menu.values():
+            out.add(option.queue or option.callback or self.queue)
+        return out
+
+
 class TelephonySettings(BaseModel):
     """The SIP service's settings (off unless given)."""
 
@@ -84,18 +210,64 @@ class TelephonySettings(BaseModel):
     sip_port: int = Field(5060, ge=1, le=65535)
     rtpengine: str = Field("127.0.0.1:2223", description="rtpengine's NG control address host:port")
     realm: str = Field("centrale", min_length=1, description="digest realm for REGISTER")
-    numbers: dict[str, str] = Field(default_factory=dict, description="service number → queue id")
+    numbers: dict[str, ServiceNumber] = Field(
+        default_factory=dict, description="service number → queue id, or what its callers hear"
+    )
     accounts: list[SipAccount] = Field(default_factory=list)
     music: str | None = Field(None, description="WAV file for music on hold; a tone sequence if unset")
     ng_timeout: float = Field(3.0, gt=0, le=30)
     register_max_expires: int = Field(3600, ge=60)
     trunk: TrunkSettings | None = Field(None, description="the outbound SIP trunk for the dialer")
+    limits: FloodLimits = Field(
+        default_factory=FloodLimits, description="per-source flood limits (centrale.telephony.flood)"
+    )
     recordings_dir: str | None = Field(
         None, description="where bridged calls' WAV recordings go (recording is off when unset)"
     )
     recording_spool: str | None = Field(
         None, description="rtpengine's --recording-dir (its per-call pcaps); needed with recordings_dir"
     )
+    recording: dict[str, RecordingMode] = Field(
+        default_factory=dict,
+        description="account → on | announce | consent | off (on: recorded without a notice, the default)",
+    )
+    dtmf_listen: str | None = Field(
+        None, description="host:port where rtpengine's --dtmf-log-dest sends keypad digits (RFC 2833)"
+    )
+    prompt_cache: str | None = Field(
+        None, description="directory for generated announcement WAVs (a temporary one if unset)"
+    )
+    # SIP over WebSocket (RFC 7118) for browser softphones (centrale.telephony.websocket): off unless
+    # ws_port is set; wss when a certificate and key are given.
+    ws_port: int | None = Field(None, ge=1, le=65535, description="WebSocket port (on sip_host)")
+    ws_cert: str | None = Field(None, description="PEM certificate for wss (with ws_key)")
+    ws_key: str | None = Field(None, description="PEM private key for wss (with ws_cert)")
+    ws_url: str | None = Field(
+        None, pattern=r"^wss?://", description="the URL browsers use, when a proxy stands in front"
+    )
+
+    @field_validator("ws_cert", "ws_key")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _websocket(self) -> TelephonySettings:
+        if (self.ws_cert is None) != (self.ws_key is None):
+            raise ValueError("give both ws_cert and ws_key (wss), or neither (ws)")
+        return self
+
+    @property
+    def websocket_url(self) -> str | None:
+        """Where a browser softphone connects (None when the WebSocket listener is off)."""
+        if self.ws_port is None:
+            return None
+        if self.ws_url is not None:
+            return self.ws_url
+        scheme = "wss" if self.ws_cert else "ws"
+        return f"{scheme}://{self.sip_host}:{self.ws_port}"
 
     @field_validator("rtpengine")
     @classmethod
@@ -104,13 +276,16 @@ class TelephonySettings(BaseModel):
 
     @field_validator("numbers")
     @classmethod
-    def _numbers(cls, value: dict[str, str]) -> dict[str, str]:
-        for number, queue in value.items():
+    def _numbers(cls, value: dict[str, ServiceNumber]) -> dict[str, ServiceNumber]:
+        for number in value:
             if not number or not all(c.isalnum() or c in "+*#-_." for c in number):
                 raise ValueError(f"service number {number!r}: use digits, letters, + * # - _ .")
-            if not queue:
-                raise ValueError(f"service number {number!r}: empty queue id")
         return value
+
+    @field_validator("dtmf_listen")
+    @classmethod
+    def _dtmf_listen(cls, value: str | None) -> str | None:
+        return None if value is None else _host_port(value)
 
     @field_validator("music")
     @classmethod
@@ -122,8 +297,9 @@ class TelephonySettings(BaseModel):
     @model_validator(mode="after")
     def _unique(self) -> TelephonySettings:
         users = [a.user for a in self.accounts]
-        agents = [a.agent for a in self.accounts]
-        for name, values in (("user", users), ("agent", agents)):
+        agents = [a.agent for a in self.accounts if a.agent is not None]
+        supervisors = [a.supervisor for a in self.accounts if a.supervisor is not None]
+        for name, values in (("user", users), ("agent", agents), ("supervisor", supervisors)):
             dupes = sorted({v for v in values if values.count(v) > 1})
             if dupes:
                 raise ValueError(f"accounts: {name} {', '.join(dupes)} appears more than once")

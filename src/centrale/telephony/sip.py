@@ -22,6 +22,10 @@ A call, inbound (the caller's Call-ID is rtpengine's call id; the caller's From-
    caller's SDP gives the SDP to offer agents; an ``answer`` with a placeholder SDP gives the SDP
    for the caller. ``InteractionArrived(direction="inbound", contact=<caller>)`` goes to the engine
    (refused → ``480``); the caller gets ``200 OK`` and music on hold (``play media`` to its tag).
+   A number with a greeting or keypad menu, or a queue whose account announces or asks consent for
+   recording, is answered first instead (state ``IVR``): :mod:`.caller` runs the caller's flow
+   (:mod:`.ivr`) and sends ``InteractionArrived`` for the chosen queue when it is done. The same
+   flow plays position announcements while the call is queued and the engine's ``OfferCallback``.
 2. ``Offer`` for an agent → INVITE the agent's registered phone (:mod:`.registrar`) with the
    agent-side SDP. No registered phone → ``OfferRejected`` at once.
 3. The phone answers → ``OfferAccepted``; the engine's ``Connect`` → ``stop media``, ``answer`` with
@@ -37,6 +41,9 @@ Outbound calls (:mod:`centrale.telephony.trunk`) become ``Call(outbound=True)`` 
 answers and then go through steps 2–5 like inbound ones, except that the bridge re-offers the agent
 side to rtpengine (we made the first offer) and ``InteractionFinished`` leaves the customer's leg to
 the trunk's ``hangup`` (the dialer plays the information message to an abandoned call first).
+
+Hold, transfer (also by REFER) and supervisor monitoring live in :mod:`.features` and the modules
+it names; this service calls its hooks for stored batches, the agent's re-INVITEs and REFERs.
 
 Sippy quirks handled here: a ``transport=UDP`` (upper case) in a Contact breaks in-dialog requests,
 so every parsed URL's transport is lower-cased; sippy's stderr message log is replaced by a
@@ -64,11 +71,13 @@ from pathlib import Path
 from typing import Any
 
 from centrale.core.commands import (
+    AgentStateChanged,
     Command,
     Connect,
     Disconnect,
     InteractionFinished,
     Offer,
+    OfferCallback,
     RevokeOffer,
     WrapUpStarted,
 )
@@ -82,11 +91,17 @@ from centrale.core.events import (
     OfferRejected,
 )
 from centrale.server.writer import Batch, Listener, Writer, WriterStopped
+from centrale.telephony.caller import CallerSide
+from centrale.telephony.dtmf import digit_from_info
+from centrale.telephony.features import Features
+from centrale.telephony.flood import SipGuard
+from centrale.telephony.ivr import CallerFlow
 from centrale.telephony.music import write_tone_sequence
 from centrale.telephony.ng import NgClient, NgError
 from centrale.telephony.recording import Sides, find_pcap, pcap_to_wav, sdp_address
 from centrale.telephony.registrar import Binding, Registrar
-from centrale.telephony.settings import TelephonySettings
+from centrale.telephony.settings import ServiceNumber, TelephonySettings
+from centrale.telephony.webrtc import AgentMedia
 
 log = logging.getLogger("centrale.telephony.sip")
 siplog = logging.getLogger("centrale.telephony.sip.messages")
@@ -105,7 +120,8 @@ class CallState(StrEnum):
     RINGING = "ringing"  # an agent's phone rings
     ANSWERED = "answered"  # the agent's phone answered; waiting for the engine's Connect
     CONNECTED = "connected"  # bridged
-    CLOSING = "closing"  # outbound: the information message plays before the BYE
+    IVR = "ivr"  # answered, greeting / keypad menu / consent before the queue (centrale.telephony.ivr)
+    CLOSING = "closing"  # a last message plays before our BYE (outbound: information; callback: thanks)
     ENDED = "ended"
 
 
@@ -117,6 +133,7 @@ class AgentLeg:
     ua: Any = None
     sdp: str | None = None
     closing: bool = False  # we cancelled or hung it up: its failure/disconnect is not news
+    sip_connected: bool = False  # SIP thread: the phone answered; later 200s answer our re-INVITEs
 
 
 @dataclass(eq=False)
@@ -140,6 +157,11 @@ class Call:
     on_end: list[Callable[[], None]] = field(default_factory=list)  # run once when the call ends
     recording: Sides | None = None  # rtpengine records it (from the bridge on); who is who in its pcap
     recording_started: float = 0.0
+    service: ServiceNumber | None = None  # what the number's callers hear (None: outbound)
+    flow: CallerFlow | None = None  # the caller's flow (centrale.telephony.caller)
+    flow_task: asyncio.Task[None] | None = None  # its prompts, waits and music now
+    flow_gen: int = 0  # bumped whenever that task is replaced: an overtaken wait is dropped
+    announcer: asyncio.Task[None] | None = None  # periodic position/wait announcements
 
 
 # --- sippy integration ------------------------------------------------------------------------------
@@ -184,6 +206,14 @@ def _patch_sippy() -> None:
             self.transport = transport.lower()
 
     sippy.SipURL.SipURL.__init__ = init
+    # Sippy reads the clock through ctypes (a structure and a pointer per call) for every timer and
+    # timestamp it makes — about a fifth of the SIP thread's time under load. The standard library
+    # reads the same clocks (sippy's clock ids are the kernel's) without that overhead.
+    import sippy.Security.SipNonce  # type: ignore[import-untyped]
+    import sippy.Time.MonoTime  # type: ignore[import-untyped]
+
+    sippy.Time.MonoTime.clock_getdtime = time.clock_gettime
+    sippy.Security.SipNonce.clock_getntime = time.clock_gettime_ns
     _patched = True
 
 
@@ -209,7 +239,11 @@ class SipService(Listener):
             settings.accounts, realm=settings.realm, max_expires=settings.register_max_expires
         )
         self.ng = NgClient(*settings.ng_address, timeout=settings.ng_timeout)
+        self.guard = SipGuard(settings)  # per-source flood limits (centrale.telephony.flood)
+        self.agent_media = AgentMedia(self.ng)  # WebRTC offers for browser phones (telephony.webrtc)
+        self.websocket: Any = None  # SIP over WebSocket (centrale.telephony.websocket), when ws_port
         self.calls: dict[str, Call] = {}
+        self.features = Features(self)  # hold, transfer, monitoring (centrale.telephony.features)
         self.music: str = settings.music or ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -220,6 +254,7 @@ class SipService(Listener):
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self.started = False
         self.failures = 0  # callbacks that raised (each logged once)
+        self.caller_side = CallerSide(self)  # greeting, menu, DTMF, announcements, callback offer
 
     # --- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -235,6 +270,7 @@ class SipService(Listener):
         if not self.music:
             self._tmpdir = tempfile.TemporaryDirectory(prefix="centrale-moh-")
             self.music = str(write_tone_sequence(Path(self._tmpdir.name) / "hold.wav"))
+        await self.caller_side.start()  # prompts spoken, DTMF log listened to
         # sippy's dispatcher is created at import and registers a signal handler: import here, on
         # the main thread, then run its loop on a thread of its own.
         from sippy.Core.EventDispatcher import ED2  # type: ignore[import-untyped]
@@ -256,12 +292,10 @@ class SipService(Listener):
             self._loop.call_soon_threadsafe(settle)
 
         def run() -> None:
-            from sippy.SipTransactionManager import SipTransactionManager  # type: ignore[import-untyped]
-
             ED2.my_ident = threading.get_ident()
             try:
                 self._gc = {"_sip_address": host, "_sip_port": port, "_sip_logger": _SipLogger()}
-                self._gc["_sip_tm"] = SipTransactionManager(self._gc, self._recv_request)
+                self._gc["_sip_tm"] = self.guard.transaction_manager(self._gc, self._recv_request)
             except BaseException as exc:  # the port, mostly
                 signal_ready(exc)
                 return
@@ -274,17 +308,29 @@ class SipService(Listener):
         if error is not None:
             raise OSError(f"cannot start the SIP service on {host}:{port}: {error}")
         self.started = True
+        if self.settings.ws_port is not None:  # browser softphones (centrale.telephony.websocket)
+            from centrale.telephony.websocket import SipWebSocket
+
+            try:
+                self.websocket = await SipWebSocket.open(self.settings, self._gc)
+            except OSError:
+                await self.stop()
+                raise
         log.info("SIP service on udp:%s:%d, rtpengine at %s", host, port, self.settings.rtpengine)
 
     async def stop(self) -> None:
         if not self.started:
             self.ng.close()
+            self.caller_side.close()
             return
         from sippy.Core.EventDispatcher import ED2
 
-        for call in list(self.calls.values()):
+        for call in {*self.calls.values(), *self.caller_side.calls()}:
             with contextlib.suppress(Exception):
                 await self._end(call, hangup_caller=True)
+        if self.websocket is not None:
+            await self.websocket.close()
+            self.websocket = None
 
         def shutdown() -> None:
             tm = self._gc.get("_sip_tm")
@@ -298,6 +344,7 @@ class SipService(Listener):
         for task in list(self._tasks):
             task.cancel()
         self.ng.close()
+        self.caller_side.close()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
         self.started = False
@@ -348,17 +395,22 @@ class SipService(Listener):
         from sippy.UA import UA  # type: ignore[import-untyped]
 
         method = req.getMethod()
+        limited = self.guard.check(req)  # over the source's request rate: 503 + Retry-After
+        if limited is not None:
+            return (limited, None, None)
         if req.getHFBody("to").getTag() is not None:
             return (req.genResponse(481, "Call Leg/Transaction Does Not Exist"), None, None)
         if method == "REGISTER":
-            return (self.registrar.handle(req), None, None)
+            resp = self.registrar.handle(req)
+            self.guard.registered(req, resp)  # failed authentications count towards a block
+            return (resp, None, None)
         if method == "OPTIONS":
             return (req.genResponse(200, "OK"), None, None)
         if method != "INVITE":
             return (req.genResponse(405, "Method Not Allowed"), None, None)
         number = req.getRURI().username
-        queue = self.settings.numbers.get(number or "")
-        if queue is None:
+        service = self.settings.numbers.get(number or "")
+        if service is None:
             log.info("INVITE from %s to unknown number %r: 404", _source(req), number)
             return (req.genResponse(404, "Not Found"), None, None)
         if req.countHFs("contact") == 0:
@@ -369,7 +421,7 @@ class SipService(Listener):
             log.info("INVITE from %s without an SDP offer: 488", _source(req))
             return (req.genResponse(488, "Not Acceptable Here"), None, None)
         ua = UA(self._gc, self._caller_event)
-        ua.pending_number = (number, queue)
+        ua.pending_number = (number, service)
         return ua.recvRequest(req, sip_t)
 
     # --- SIP thread: the caller's leg ------------------------------------------------------------------
@@ -386,16 +438,18 @@ class SipService(Listener):
             CCEventConnect,
             CCEventDisconnect,
             CCEventFail,
+            CCEventInfo,
             CCEventTry,
             CCEventUpdate,
         )
 
         if isinstance(event, CCEventTry):
             call_id, cli, _cld, body, _auth, _name = event.getData()
-            number, queue = ua.pending_number
+            number, service = ua.pending_number
             call = Call(
                 interaction=f"sip-{secrets.token_hex(6)}",
-                queue=queue,
+                queue=service.queue,
+                service=service,
                 number=number,
                 caller=ua,
                 call_id=str(call_id),
@@ -413,6 +467,12 @@ class SipService(Listener):
         if isinstance(event, CCEventDisconnect | CCEventFail):
             self._by_ua.pop(ua, None)
             self._to_loop(self._caller_gone, call)
+        elif isinstance(event, CCEventInfo):  # keypad digits out of band (sippy has answered 200)
+            body = event.getData()
+            if body is not None:
+                digit = digit_from_info(str(body.mtype), str(body))
+                if digit is not None:
+                    self._to_loop(self._info_digit, call, digit)
         elif isinstance(event, CCEventUpdate):
             # A re-INVITE from the caller (hold, codec change) is not supported yet: keep the media.
             ua.recvEvent(CCEventConnect((200, "OK", ua.lSDP)))
@@ -439,7 +499,13 @@ class SipService(Listener):
             return
         if isinstance(event, CCEventConnect):
             _code, _reason, body = event.getData()
+            if leg.sip_connected:  # the answer to a re-INVITE of ours (monitoring moves the media)
+                self._to_loop(self.features.agent_reanswered, leg, str(body) if body is not None else None)
+                return
+            leg.sip_connected = True
             self._to_loop(self._agent_answered, leg, str(body) if body is not None else "")
+        elif isinstance(event, CCEventFail) and leg.sip_connected and ua.isConnected():
+            self._to_loop(self.features.agent_reanswered, leg, None)  # our re-INVITE refused
         elif isinstance(event, CCEventFail):
             self._by_ua.pop(ua, None)
             code = event.getData()[0] if event.getData() else 0
@@ -447,17 +513,23 @@ class SipService(Listener):
         elif isinstance(event, CCEventDisconnect):
             self._by_ua.pop(ua, None)
             self._to_loop(self._agent_hung_up, leg)
-        elif isinstance(event, CCEventUpdate):
-            ua.recvEvent(CCEventConnect((200, "OK", ua.lSDP)))
+        elif isinstance(event, CCEventUpdate):  # hold/resume from the phone: through rtpengine
+            body = event.getData()
+            self._to_loop(self.features.agent_update, leg, str(body) if body is not None else "")
 
     def _ring(self, leg: AgentLeg, sdp: str, caller: str) -> None:
         from sippy.CCEvents import CCEventTry
         from sippy.MsgBody import MsgBody  # type: ignore[import-untyped]
-        from sippy.UA import UA
 
         if leg.closing:
             return
-        ua = UA(self._gc, self._agent_event, nh_address=(leg.binding.host, leg.binding.port))
+        ua = self.features.agent_ua(  # sippy's UA, taking REFER (centrale.telephony.transfer)
+            self._gc,
+            self._agent_event,
+            nh_address=(leg.binding.host, leg.binding.port),
+            nh_transport=leg.binding.transport,  # "ws": over the softphone's WebSocket
+        )
+        self.features.ringing(leg, ua, sdp)
         leg.ua = ua
         self._by_ua[ua] = leg
         ua.recvEvent(CCEventTry((None, caller or "anonymous", leg.binding.user, MsgBody(sdp), None, "")))
@@ -496,13 +568,17 @@ class SipService(Listener):
 
     # --- asyncio: the engine's commands ----------------------------------------------------------------
     def after(self, batch: Batch) -> None:
+        self.features.before(batch)  # transfers re-file calls before the new segment's Offer
         for command in batch.commands:
+            if isinstance(command, AgentStateChanged) and command.state == "logged_out":
+                self.registrar.phones.agent_logged_out(command.agent)  # the phone is free again
             interaction = getattr(command, "interaction", None)
             if interaction is None:
                 continue
             call = self.calls.get(interaction)
             if call is not None:
                 self._spawn(self._command, (call, command))
+        self.features.after(batch)
 
     async def _command(self, call: Call, command: Command) -> None:
         async with call.lock:
@@ -515,14 +591,17 @@ class SipService(Listener):
             elif isinstance(command, Disconnect):
                 log.info("%s: the engine ends the call (%s)", call.interaction, command.reason)
                 await self._end(call, hangup_caller=True)
+            elif isinstance(command, OfferCallback):
+                await self.caller_side.offer_callback(call)  # "press 1 to be called back"
             elif isinstance(command, InteractionFinished) and call.outbound:
                 # The dialer hangs an outbound call up through the trunk (SipTrunk.hangup), with
                 # the information message when the call was abandoned: leave the customer's leg.
                 self._drop_leg(call)
                 if call.state in (CallState.RINGING, CallState.ANSWERED):
                     call.state = CallState.QUEUED
-            elif (
-                isinstance(command, WrapUpStarted | InteractionFinished) and call.state is not CallState.ENDED
+            elif isinstance(command, WrapUpStarted | InteractionFinished) and call.state not in (
+                CallState.ENDED,
+                CallState.CLOSING,  # the callback's confirmation plays; we hang up after it
             ):
                 await self._end(call, hangup_caller=True)  # ended elsewhere (the agent's desktop)
 
@@ -534,10 +613,16 @@ class SipService(Listener):
             log.warning("%s: agent %s has no registered phone; offer rejected", call.interaction, offer.agent)
             await self._tell(OfferRejected(call.interaction, offer.agent))
             return
+        try:  # a browser phone is offered WebRTC media (centrale.telephony.webrtc)
+            sdp = await self.agent_media.sdp_for(call, binding)
+        except NgError as exc:
+            log.error("%s: no media offer for agent %s's phone: %s", call.interaction, offer.agent, exc)
+            await self._tell(OfferRejected(call.interaction, offer.agent))
+            return
         leg = AgentLeg(call, offer.agent, binding)
         call.leg = leg
         call.state = CallState.RINGING
-        self._to_sip(self._ring, leg, call.agent_offer_sdp, call.contact or "")
+        self._to_sip(self._ring, leg, sdp, call.contact or "")
 
     def _revoke(self, call: Call, agent: str) -> None:
         leg = call.leg
@@ -562,8 +647,9 @@ class SipService(Listener):
         if call.state is not CallState.ANSWERED or leg is None or leg.agent != connect.agent:
             log.warning("%s: Connect for %s in state %s ignored", call.interaction, connect.agent, call.state)
             return
+        self.caller_side.quiet(call)  # no prompt or announcement may start over the conversation
         try:
-            if call.outbound:
+            if call.outbound and not self.agent_media.answers_like_inbound(call):
                 # We offered first (agent side = media_tag, a placeholder): re-offer that side with
                 # the phone's SDP (keeping rtpengine's ports), and confirm the customer's answer.
                 caller_sdp = await self.ng.offer(
@@ -574,7 +660,11 @@ class SipService(Listener):
                 with contextlib.suppress(NgError):  # nothing playing is fine
                     await self.ng.stop_media(call.call_id, call.caller_tag)
                 caller_sdp = await self.ng.answer(
-                    call.call_id, call.caller_tag, call.media_tag, leg.sdp or ""
+                    call.call_id,
+                    call.caller_tag,
+                    call.media_tag,
+                    leg.sdp or "",
+                    **self.agent_media.answer_flags(call),  # a browser's answer: plain RTP to the caller
                 )
         except NgError as exc:
             log.error("%s: cannot bridge the media: %s", call.interaction, exc)
@@ -582,7 +672,10 @@ class SipService(Listener):
             return
         call.state = CallState.CONNECTED
         if self.settings.recordings_dir is not None:
-            await self._start_recording(call, leg, caller_sdp)
+            if self.caller_side.may_record(call):  # the account's mode, the caller's consent
+                await self._start_recording(call, leg, caller_sdp)
+            else:
+                log.info("%s: not recorded (the account's recording mode or the caller)", call.interaction)
         if call.outbound and _media_lines(caller_sdp) == _media_lines(call.local_sdp):
             pass  # the customer's media address did not move: no re-INVITE needed
         else:
@@ -605,6 +698,8 @@ class SipService(Listener):
                 log.error("call from %s to %s refused (503): media: %s", call.contact, call.number, exc)
                 await self._end(call, hangup_caller=True, code=503, reason="Service Unavailable")
                 return
+            if call.service is not None and await self.caller_side.begin(call, caller_sdp):
+                return  # answered: greeting, menu or recording notice first (centrale.telephony.caller)
             self.calls[call.interaction] = call  # before the engine may offer it (same tick)
             try:
                 await self.writer.submit(
@@ -623,6 +718,10 @@ class SipService(Listener):
             except NgError as exc:  # the call goes on without music
                 log.warning("%s: no music on hold: %s", call.interaction, exc)
             log.info("%s: call from %s queued in %s", call.interaction, call.contact, call.queue)
+            self.caller_side.queued(call)  # position / expected-wait announcements, if configured
+
+    async def _info_digit(self, call: Call, digit: str) -> None:
+        self.caller_side.info_digit(call, digit)
 
     async def _caller_gone(self, call: Call) -> None:
         async with call.lock:
@@ -699,6 +798,7 @@ class SipService(Listener):
         if call.state is CallState.ENDED:
             return
         call.state = CallState.ENDED
+        self.caller_side.ended(call)
         self._drop_leg(call)
         callbacks, call.on_end = call.on_end, []
         for callback in callbacks:

@@ -82,6 +82,7 @@ class _Dial:
     over: bool = False  # the outcome is settled: later setup events are not news
     gone: bool = False  # the customer hung up before the answered call was handed over
     call: Call | None = None
+    amd: str | None = None  # the carrier's answering-machine header in its 183/200, if any
 
 
 class SipTrunk:
@@ -96,6 +97,7 @@ class SipTrunk:
         self._message: str | None = settings.message
         self.outcomes: dict[str, int] = {}
         self.messages_played = 0
+        self.machine_messages = 0
 
     # --- the information message ------------------------------------------------------------------
     @property
@@ -217,7 +219,24 @@ class SipTrunk:
             return CallProgress.FAILED, None
         d.call = call
         sip.calls[d.dial_id] = call  # before the dialer's InteractionArrived (the engine may offer it)
-        return CallProgress.ANSWERED, call
+        progress = self.answered_by(d.amd)
+        if d.amd is not None:
+            log.info("dial %s: the carrier's AMD says %r: %s", d.dial_id, d.amd, progress.value)
+        return progress, call
+
+    def answered_by(self, amd: str | None) -> CallProgress:
+        """Who answered, by the carrier's AMD header value (``trunk.amd``): a machine → ``machine``
+        (the call stays up: the campaign's answering_machine setting decides); a person, no header or
+        no AMD configured → ``answered``; any other value (NOTSURE …) → ``amd.unsure``."""
+        amd_settings = self.settings.amd
+        if amd_settings is None or amd is None:
+            return CallProgress.ANSWERED
+        value = amd.split(";", 1)[0].strip().upper()
+        if value in {v.upper() for v in amd_settings.machine}:
+            return CallProgress.MACHINE
+        if value in {v.upper() for v in amd_settings.human}:
+            return CallProgress.ANSWERED
+        return CallProgress.MACHINE if amd_settings.unsure == "machine" else CallProgress.ANSWERED
 
     async def _forget(self, d: _Dial) -> None:
         try:
@@ -227,8 +246,8 @@ class SipTrunk:
 
     # --- Trunk: hangup ----------------------------------------------------------------------------
     async def hangup(self, dial_id: str, play_message: bool, message: str | None = None) -> None:
-        # `message` is what to leave on an answering machine; this trunk reports no machines (no
-        # detection yet), so the dialer never asks it to.
+        # `message`: what to leave on an answering machine (the campaign's leave_message): a WAV
+        # file is played to the machine before the BYE; text cannot be (no text-to-speech here).
         sip = self.sip
         d = self._dials.get(dial_id)
         if d is not None and not d.over:  # still ringing (the dialer stops): cancel
@@ -241,19 +260,24 @@ class SipTrunk:
         if call is None or not call.outbound:
             return
         played = 0.0
+        recording = self.message if play_message else self._machine_message(dial_id, message)
         async with call.lock:
             if call.state is CallState.ENDED:
                 return
-            if play_message:
+            if recording is not None:
                 sip._drop_leg(call)
                 call.state = CallState.CLOSING
+                what = "information message" if play_message else "answering-machine message"
                 try:
-                    await sip.ng.play_media(call.call_id, call.caller_tag, self.message, repeat_times=1)
-                    played = wav_seconds(self.message)
-                    self.messages_played += 1
-                    log.info("%s: information message playing (%.1f s)", dial_id, played)
+                    await sip.ng.play_media(call.call_id, call.caller_tag, recording, repeat_times=1)
+                    played = wav_seconds(recording)
+                    if play_message:
+                        self.messages_played += 1
+                    else:
+                        self.machine_messages += 1
+                    log.info("%s: %s playing (%.1f s)", dial_id, what, played)
                 except NgError as exc:
-                    log.error("%s: the information message could not be played: %s", dial_id, exc)
+                    log.error("%s: the %s could not be played: %s", dial_id, what, exc)
             else:
                 await sip._end(call, hangup_caller=True)
                 return
@@ -262,12 +286,26 @@ class SipTrunk:
         async with call.lock:
             await sip._end(call, hangup_caller=True)  # nothing if the customer hung up meanwhile
 
+    @staticmethod
+    def _machine_message(dial_id: str, message: str | None) -> str | None:
+        """The WAV file to leave on a machine, or None (no message, or text: cannot be spoken)."""
+        if message is None:
+            return None
+        if message.lower().endswith(".wav") and Path(message).is_file():
+            return message
+        log.warning(
+            "%s: the answering-machine message is not a WAV file this server can read (%r): hanging up"
+            " without it (the SIP trunk has no text-to-speech)",
+            dial_id,
+            message[:60],
+        )
+        return None
+
     # --- SIP thread ---------------------------------------------------------------------------------
     def _sip_invite(self, d: _Dial, host: str, port: int, caller_id: str, sdp: str) -> None:
         from sippy.CCEvents import CCEventTry  # type: ignore[import-untyped]
         from sippy.MsgBody import MsgBody  # type: ignore[import-untyped]
         from sippy.SipCallId import SipCallId  # type: ignore[import-untyped]
-        from sippy.UA import UA  # type: ignore[import-untyped]
 
         if d.over:
             return
@@ -281,7 +319,8 @@ class SipTrunk:
                 log.exception("trunk event %s for %s failed; hanging up", event, d.dial_id)
                 self.sip._sip_hangup(ua)
 
-        ua = UA(self.sip._gc, event_cb, s.username, s.password, nh_address=(host, port))
+        ua = _trunk_ua_class()(self.sip._gc, event_cb, s.username, s.password, nh_address=(host, port))
+        ua.amd_header = s.amd.header.lower() if s.amd is not None else ""
         d.ua = ua
         ua.recvEvent(
             CCEventTry((SipCallId(d.call_id), caller_id or "anonymous", d.number, MsgBody(sdp), None, ""))
@@ -303,10 +342,18 @@ class SipTrunk:
         elif isinstance(event, CCEventConnect):
             _code, _reason, body = event.getData()
             tag = str(ua.rUri.getTag() or "")
-            self.sip._to_loop(self._on_connect, d, str(body) if body is not None else "", tag)
+            amd = getattr(ua, "amd_value", None)
+            self.sip._to_loop(self._on_connect, d, str(body) if body is not None else "", tag, amd)
         elif isinstance(event, CCEventFail | CCEventRedirect):
             data = event.getData()
             code = int(data[0]) if data else 0
+            if code in (401, 403, 407):  # sippy answers one challenge; this is the carrier's verdict
+                log.warning(
+                    "dial %s: the carrier refused our credentials (%d%s)",
+                    d.dial_id,
+                    code,
+                    "" if self.settings.username else "; the trunk has no username/password",
+                )
             self.sip._to_loop(self._on_end, d, code)
         elif isinstance(event, CCEventDisconnect):
             self.sip._to_loop(self._on_end, d, 0)
@@ -328,9 +375,10 @@ class SipTrunk:
             d.responded = True
             log.debug("dial %s: ringing", d.dial_id)
 
-    async def _on_connect(self, d: _Dial, sdp: str, tag: str) -> None:
+    async def _on_connect(self, d: _Dial, sdp: str, tag: str, amd: str | None = None) -> None:
         d.responded = True
         if not d.final.done():
+            d.amd = amd
             if d.over:  # answered after the CANCEL (or hangup) went out: hang that leg up
                 self.sip._to_sip(self._sip_bye, d)
                 return
@@ -350,3 +398,27 @@ class SipTrunk:
             d.gone = True  # answered, not handed over yet: _answered sees it
             return
         await self.sip._caller_gone(call)
+
+
+_ua_class: Any = None
+
+
+def _trunk_ua_class() -> Any:
+    """sippy's UA, reading the carrier's AMD header from the INVITE's 18x/2xx responses (sippy's
+    call-control events carry no headers). Made once, on first use (sippy is imported lazily)."""
+    global _ua_class
+    if _ua_class is None:
+        from sippy.UA import UA  # type: ignore[import-untyped]
+
+        class TrunkUA(UA):  # type: ignore[misc]
+            amd_header = ""  # lower case (sippy's header names are); "" = AMD off
+            amd_value: str | None = None
+
+            def recvResponse(self, resp: Any, tr: Any) -> None:
+                name = self.amd_header
+                if name and resp.countHFs(name) > 0 and 180 <= resp.getSCode()[0] < 300:
+                    self.amd_value = str(resp.getHFBody(name)).strip()
+                super().recvResponse(resp, tr)
+
+        _ua_class = TrunkUA
+    return _ua_class

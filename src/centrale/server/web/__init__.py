@@ -6,7 +6,12 @@ module from ``/static/js/``; the modules talk to the JSON API of the same origin
 from ``static/i18n/{nl,en}.json`` through ``static/js/i18n.js``.
 
 The pages get a strict Content-Security-Policy: scripts, styles, images and connections from this
-origin only (no inline script, no CDN), and the page may not be framed.
+origin only (no inline script, no CDN), and the page may not be framed. The one exception is the
+agent desktop's softphone: when telephony has a WebSocket listener, ``/agent`` may also connect
+to that URL (SIP over WebSocket, docs/telephony.md).
+
+``static/vendor/`` holds third-party browser code built from npm by ``./dev setup`` (``web/``),
+not committed.
 """
 
 from __future__ import annotations
@@ -56,17 +61,25 @@ class _Static(StaticFiles):
         return response
 
 
-def _page(file: str) -> Callable[[], Awaitable[FileResponse]]:
+def _page(file: str, connect: str | None = None) -> Callable[[], Awaitable[FileResponse]]:
     path = STATIC / file
+    headers = dict(_PAGE_HEADERS)
+    if connect is not None:
+        csp = CSP.replace("connect-src 'self'", f"connect-src 'self' {connect}")
+        headers["Content-Security-Policy"] = csp
 
     async def page() -> FileResponse:
-        return FileResponse(path, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
+        return FileResponse(path, media_type="text/html; charset=utf-8", headers=headers)
 
     return page
 
 
 def mount(app: FastAPI) -> None:
     """Serve the pages at their clean paths and the assets under ``/static``."""
+    services = getattr(app.state, "services", None)
+    telephony = getattr(getattr(services, "settings", None), "telephony", None)
+    softphone = telephony.websocket_url if telephony is not None else None  # SIP over WebSocket
     for route, file in PAGES.items():
-        app.add_api_route(route, _page(file), methods=["GET"], include_in_schema=False, name=f"page:{file}")
+        page = _page(file, softphone if file == "agent.html" else None)
+        app.add_api_route(route, page, methods=["GET"], include_in_schema=False, name=f"page:{file}")
     app.mount("/static", _Static(directory=STATIC), name="static")

@@ -5,6 +5,7 @@
 // what the agent is typing survives every refresh.
 
 import { api, session, subscribe, can, homeFor, ApiError } from "./api.js";
+import { softphone, startSoftphone, agentStateIs } from "./softphone.js";
 import { t, num, time, clock, has } from "./i18n.js";
 import {
   h, $, fill, header, start, syncClock, serverNow, tickNow, notify, fail, busy, errorText,
@@ -459,6 +460,12 @@ function renderWork() {
 
 async function accept(id, button) {
   accepting.add(id);
+  // A call ringing in this browser is accepted by answering it: the SIP service tells the engine.
+  const ix = desk && desk.interactions.find((i) => i.id === id);
+  if (ix && ix.channel === "voice" && softphone.ringing()) {
+    softphone.answer();
+    return;
+  }
   await act(button, `/api/desktop/interactions/${encodeURIComponent(id)}/accept`);
 }
 
@@ -466,9 +473,11 @@ function autoAnswer() {
   if (localStorage.getItem(AUTO) !== "1" || !desk) return;
   for (const ix of desk.interactions) {
     if (ix.role === "offered" && !accepting.has(ix.id)) {
-      accepting.add(ix.id);
+      // A call for the browser softphone is answered once it rings here (the SIP INVITE may come
+      // a moment after the desktop shows the offer); softphone.onChange calls back.
+      if (ix.channel === "voice" && softphone.inBrowser() && !softphone.ringing()) continue;
       notify(t("agent.auto_answered", { contact: ix.contact || ix.id }));
-      act(null, `/api/desktop/interactions/${encodeURIComponent(ix.id)}/accept`);
+      accept(ix.id, null);
     }
   }
 }
@@ -634,6 +643,8 @@ async function main() {
   buildStatePanel();
   await refresh();
   if (!desk) return;
+  softphone.onChange = () => autoAnswer();
+  await startSoftphone($("#softphone"));
   setLive("connecting");
   subscribe("/api/desktop/events", { desktop: () => refresh() }, (status) => {
     setLive(status);
@@ -643,6 +654,7 @@ async function main() {
   setInterval(() => document.visibilityState === "visible" && refresh(), 30000);
   document.addEventListener("langchange", () => {
     buildStatePanel();
+    softphone.mount($("#softphone"));
     for (const c of cards.values()) c.el.remove();
     cards.clear();
     render();
@@ -651,6 +663,7 @@ async function main() {
 }
 
 function render() {
+  agentStateIs(desk.agent.state);
   renderState();
   renderTargets();
   renderWork();

@@ -226,6 +226,8 @@ function buildRow(a) {
         "td",
         { class: "actions" },
         h("button", { type: "button", class: "btn btn-sm", dataset: { action: "manage" }, onclick: () => manage(a.id) }, t("wallboard.manage"), h("span", { class: "sr-only" }, ` ${a.name}`)),
+        " ",
+        h("button", { type: "button", class: "btn btn-sm", hidden: true, dataset: { action: "monitor" }, onclick: () => monitorCall(a.id) }, t("wallboard.monitor"), h("span", { class: "sr-only" }, ` ${a.name}`)),
       ),
     );
   }
@@ -234,9 +236,11 @@ function buildRow(a) {
 
 function updateRow(r, a) {
   r.tr.dataset.state = a.state;
-  const key = JSON.stringify([a.name, a.team, a.state, a.reason, a.since, a.interactions, a.contacts_today, a.skills]);
+  const key = JSON.stringify([a.name, a.team, a.state, a.reason, a.since, a.interactions, a.contacts_today, a.skills, a.calls]);
   if (key === r.key) return;
   r.key = key;
+  const monitorButton = r.tr.querySelector('[data-action="monitor"]');
+  if (monitorButton) monitorButton.hidden = !(a.calls && a.calls.length);
   fill(r.cells.agent, h("span", { class: "agent-name" }, a.name), h("span", { class: "muted small" }, ` ${a.id}`));
   r.cells.team.textContent = a.team || "–";
   fill(r.cells.state, stateBadge(a.state));
@@ -413,6 +417,58 @@ function manage(id) {
     ],
     { wide: true },
   );
+}
+
+// --- supervisor monitoring of an agent's call -------------------------------------------------------
+const MONITOR_MODES = ["listen", "whisper", "barge"];
+
+async function monitorCall(id) {
+  const a = snap.agents.find((x) => x.id === id);
+  if (!a || !a.calls || !a.calls.length) return;
+  const call = a.calls[0];
+  const url = `/api/interactions/${encodeURIComponent(call)}/monitor`;
+  let current = null;
+  try {
+    current = await api(url);
+  } catch (err) {
+    if (err.status !== 404) return fail(err);
+  }
+  const box = h("form", { class: "stack", novalidate: true });
+  const status = h("p", { role: "status" });
+  const showStatus = () =>
+    (status.textContent = current && current.state !== "stopped"
+      ? t("wallboard.monitor_now", { mode: t(`wallboard.monitor_${current.mode}`), supervisor: current.supervisor })
+      : t("wallboard.monitor_off"));
+  showStatus();
+  const act = (method, body) => async (ev) => {
+    clearErrors(box);
+    await busy(ev.currentTarget, async () => {
+      try {
+        current = await api(url, { method, body });
+        showStatus();
+        notify(method === "DELETE" ? t("wallboard.monitor_stopped") : t("wallboard.monitor_ringing"), "success");
+        if (method === "DELETE") dlg.close();
+      } catch (err) {
+        showErrors(box, err);
+      }
+    });
+  };
+  box.append(
+    h("div", { class: "form-error", role: "alert", hidden: true, tabindex: "-1" }),
+    h("p", {}, t("wallboard.monitor_call", { call, name: a.name })),
+    status,
+    h("p", { class: "hint" }, t("wallboard.monitor_hint")),
+    h(
+      "div",
+      { class: "btn-row" },
+      MONITOR_MODES.map((mode) =>
+        h("button", { type: "button", class: "btn", dataset: { action: `monitor-${mode}` }, onclick: act("POST", { mode }) }, t(`wallboard.monitor_${mode}`)),
+      ),
+      h("button", { type: "button", class: "btn btn-ghost", dataset: { action: "monitor-stop" }, onclick: act("DELETE") }, t("wallboard.monitor_stop")),
+    ),
+  );
+  box.addEventListener("submit", (ev) => ev.preventDefault());
+  const dlg = modal(t("wallboard.monitor_title", { name: a.name }), [box]);
 }
 
 // --- start ------------------------------------------------------------------------------------------
