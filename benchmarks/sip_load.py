@@ -236,6 +236,14 @@ def _summary(values: list[float]) -> dict[str, Any]:
     }
 
 
+def _refusals(errors: Path) -> int:
+    """Calls sipp aborted because the INVITE was answered 503 (from its -trace_err file)."""
+    if not errors.exists():
+        return 0
+    aborts = errors.read_text(errors="replace").split("Aborting call on unexpected message")[1:]
+    return sum("SIP/2.0 503" in abort[:300] for abort in aborts)
+
+
 def _register(procs: Procs, tmp: Path, sip_port: int, agents: list[str], uas_ports: list[int]) -> None:
     inf = tmp / "users.csv"
     # sipp does not expand [field…] inside [authentication …]; the whole keyword goes in the file.
@@ -312,6 +320,8 @@ def _step(
         "attempted": count("TotalCallCreated"),
         "successful": count("SuccessfulCall(C)"),
         "failed": count("FailedCall(C)"),
+        # of the failed: INVITEs the service shed with 503 (overload, limits.max_calls_in_setup)
+        "refused_503": _refusals(Path(f"{log}.err")),
         "retransmissions": count("Retransmissions(C)"),
         "sipp_exit": proc.returncode,
         "max_concurrent_calls": max((int(r.get("CurrentCall", "0") or 0) for r in rows), default=0),
@@ -402,7 +412,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             say(f"step: {rate} calls/s for {args.seconds} s (talk {args.talk:g} s)")
             step = _step(procs, tmp, sip_port, rate, args.seconds, args.talk, pids)
             say(
-                f"  {step['successful']}/{step['attempted']} ok, {step['failed']} failed, "
+                f"  {step['successful']}/{step['attempted']} ok, {step['failed']} failed "
+                f"({step['refused_503']} shed with 503), "
                 f"{step['max_concurrent_calls']} concurrent, server cpu {step['server']['cpu']}"
             )
             steps.append(step)

@@ -93,6 +93,42 @@ def test_a_limited_source_is_logged_once_per_interval(caplog: pytest.LogCaptureF
     assert re.search(r"still over its limit: \d+ requests limited in the last 60 s", lines[1])
 
 
+def test_new_calls_beyond_the_set_up_limit_get_503_and_the_overload_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from sippy.SipRequest import SipRequest  # type: ignore[import-untyped]
+
+    from centrale.telephony.flood import SipGuard
+    from centrale.telephony.settings import TelephonySettings
+
+    invite = SipRequest(
+        buf="INVITE sip:1001@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.5:5070;branch=z9hG4bK-1\r\n"
+        "From: <sip:a@192.0.2.5>;tag=1\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: x1\r\nCSeq: 1 INVITE\r\n"
+        "Contact: <sip:a@192.0.2.5:5070>\r\nContent-Length: 0\r\n\r\n"
+    )
+    now = [0.0]
+    guard = SipGuard(
+        TelephonySettings(numbers={"1001": "q"}, limits=FloodLimits(max_calls_in_setup=2, retry_after=9)),
+        clock=lambda: now[0],
+    )
+    assert guard.overload(invite) is None
+    guard.setups_started = 2  # two INVITEs being set up
+    with caplog.at_level(logging.WARNING, logger="centrale.telephony.flood"):
+        refusals = [guard.overload(invite) for _ in range(5)]
+    assert all(r is not None and r.getSCode()[0] == 503 for r in refusals)
+    assert all(r.getHFBody("retry-after").__str__() == "9" for r in refusals)
+    assert guard.overloaded == 5
+    assert len([r for r in caplog.records if "overload" in r.getMessage()]) == 1
+    guard.setups_done = 1  # one finished: room for one more
+    assert guard.overload(invite) is None
+    # switched off with the other limits
+    off = SipGuard(
+        TelephonySettings(numbers={"1001": "q"}, limits=FloodLimits(enabled=False, max_calls_in_setup=1))
+    )
+    off.setups_started = 50
+    assert off.overload(invite) is None
+
+
 def test_the_sources_remembered_are_bounded() -> None:
     lim = FloodLimiter(FloodLimits(max_sources=100))
     for i in range(5000):

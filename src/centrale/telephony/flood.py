@@ -21,6 +21,13 @@ from everybody else:
   REGISTERs for ``register_block`` seconds: they are answered ``503`` with ``Retry-After`` (the
   remaining time) without checking the credentials, so guessing stops paying.
 
+One limit is global, not per source — **overload**: at most ``max_calls_in_setup`` new calls may be
+in set-up at once (INVITE received, media and the engine's queueing not done yet). Past the
+service's capacity set-up times grow without bound and every call, the ones already accepted
+included, times out together; refusing the excess with ``503`` + ``Retry-After`` instead keeps the
+accepted calls at their normal set-up time (and a carrier retries or routes elsewhere). Exempt
+sources are not exempt from this one: capacity is capacity.
+
 Sources in ``exempt`` (carriers' gateways, session border controllers that carry many callers' calls
 from one address; the trunk's gateways are added by the SIP service) are never limited.
 
@@ -56,7 +63,8 @@ __all__ = ["FloodLimiter", "FloodLimits", "SipGuard", "Verdict", "guarded_transa
 
 
 class FloodLimits(BaseModel):
-    """``limits`` in the telephony settings file (every value per source IP address)."""
+    """``limits`` in the telephony settings file (every value per source IP address, but
+    ``max_calls_in_setup``, which is for the whole service)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -72,6 +80,9 @@ class FloodLimits(BaseModel):
     log_interval: float = Field(60.0, gt=0, description="a limited source is logged once per interval")
     max_sources: int = Field(100_000, ge=100, description="sources remembered at most")
     exempt: list[str] = Field(default_factory=list, description="addresses or networks never limited")
+    max_calls_in_setup: int = Field(
+        250, ge=1, description="new calls being set up at once, all sources together; beyond: 503"
+    )
 
     @field_validator("exempt")
     @classmethod
@@ -311,6 +322,34 @@ class SipGuard:
                 log.info("trunk gateway %s is a name, not an address: not exempt from flood limits", host)
         self.limiter = FloodLimiter(settings.limits, exempt)
         self.clock = clock
+        self.max_in_setup = settings.limits.max_calls_in_setup if settings.limits.enabled else None
+        self.retry_after = settings.limits.retry_after
+        self.log_interval = settings.limits.log_interval
+        # Calls in set-up = started − done: each counter has one writer (started: the SIP thread,
+        # done: the asyncio loop), so no lock is needed and a reading is at worst one call stale.
+        self.setups_started = 0
+        self.setups_done = 0
+        self.overloaded = 0  # INVITEs refused for overload, in all
+        self._overload_logged = -1e18
+        self._overload_since_log = 0
+
+    def overload(self, req: Any) -> Any:
+        """None to take a new call, else the 503 to refuse it with (too many calls in set-up)."""
+        if self.max_in_setup is None or self.setups_started - self.setups_done < self.max_in_setup:
+            return None
+        self.overloaded += 1
+        self._overload_since_log += 1
+        now = self.clock()
+        if now - self._overload_logged >= self.log_interval:
+            log.warning(
+                "overload: %d calls in set-up (max_calls_in_setup %d): refusing new calls with 503 "
+                "(Retry-After %d s); %d refused since the last report",
+                self.setups_started - self.setups_done, self.max_in_setup, self.retry_after,
+                self._overload_since_log,
+            )  # fmt: skip
+            self._overload_logged = now
+            self._overload_since_log = 0
+        return retry_after_response(req, self.retry_after)
 
     def transaction_manager(
         self, global_config: dict[str, Any], recv_request: Callable[[Any, Any], Any]

@@ -420,6 +420,9 @@ class SipService(Listener):
         if body is None or "sdp" not in str(body.mtype).lower():
             log.info("INVITE from %s without an SDP offer: 488", _source(req))
             return (req.genResponse(488, "Not Acceptable Here"), None, None)
+        overloaded = self.guard.overload(req)  # too many calls in set-up: 503 + Retry-After
+        if overloaded is not None:
+            return (overloaded, None, None)
         ua = UA(self._gc, self._caller_event)
         ua.pending_number = (number, service)
         return ua.recvRequest(req, sip_t)
@@ -458,6 +461,7 @@ class SipService(Listener):
                 contact=str(cli) if cli else None,
             )
             self._by_ua[ua] = call
+            self.guard.setups_started += 1  # done when _arrive has finished, whatever its outcome
             self._to_loop(self._arrive, call)
             return
         found = self._by_ua.get(ua)
@@ -685,6 +689,12 @@ class SipService(Listener):
 
     # --- asyncio: SIP events ---------------------------------------------------------------------------
     async def _arrive(self, call: Call) -> None:
+        try:
+            await self._arrive_(call)
+        finally:
+            self.guard.setups_done += 1
+
+    async def _arrive_(self, call: Call) -> None:
         async with call.lock:
             if call.state is CallState.ENDED:
                 return
