@@ -46,6 +46,9 @@ QUEUES = {
     "xfer2": ("1009", ["yuri", "zoe"]),
     "refer": ("1010", ["remy"]),
     "watched": ("1011", ["mona"]),
+    # the customer's own re-INVITEs (test_customer_reinvite.py)
+    "creinv": ("1012", ["cleo"]),
+    "creinvq": ("1013", []),
 }
 SUPERVISORS = ["sue"]  # SIP accounts marked `supervisor` (test_monitor.py): SIP user = centrale user
 OFFER_TIMEOUT = 2.5

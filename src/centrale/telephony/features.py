@@ -74,6 +74,11 @@ class Features:
     async def agent_reanswered(self, leg: AgentLeg, sdp: str | None) -> None:
         """The agent's phone answered a re-INVITE of ours (None: refused it)."""
         self.monitor.agent_reanswered(leg.call, sdp)
+        await self.hold.agent_followed(leg, sdp)
+
+    async def caller_update(self, call: Call, sdp: str) -> None:
+        """The customer's phone re-INVITEd (their hold, a new address or codec)."""
+        await self.hold.customer_reinvite(call, sdp)
 
     def agent_media(self, call: Call) -> tuple[str, str, str, str]:
         """Where the agent's media are negotiated: (rtpengine call, agent's tag, peer's tag, peer's SDP)."""

@@ -20,16 +20,29 @@ inactive → inactive, recvonly → sendonly). A change of hold state is then to
 the engine refuses (the interaction is already in wrap-up, say) the media stay as they are.
 Ports do not move on such a reverse re-offer (rtpengine keeps both sides' ports), so the customer
 is not re-INVITEd.
+
+The customer's own re-INVITE (their hold, a new address or codec) goes through rtpengine the same
+way from the other side (:meth:`HoldControl.customer_reinvite`): ``offer`` from the customer's tag
+with their new SDP, ``answer`` with what the agent side has now (the agent phone's SDP when bridged,
+the monitor's mixer when monitored, the placeholder while queued), and the customer is answered
+with the SDP rtpengine returns, its direction the counterpart of theirs. When bridged, the agent's
+phone is re-INVITEd with rtpengine's new agent-side SDP if its address or direction changed, so the
+phone knows it is on hold; its answer is given to rtpengine if the phone's media moved. A customer's
+hold is not the agent's hold: the engine is not told (no HoldStarted, no hold time in AHT), it is
+logged. rtpengine's player keeps playing through such a re-offer (tested: the queued customer's
+music follows them to their new port), so music on hold is not restarted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import weakref
 from typing import TYPE_CHECKING
 
 from centrale.core.events import Event, HoldEnded, HoldStarted
 from centrale.telephony.ng import NgError
+from centrale.telephony.webrtc import WEBRTC_OFFER, dtls_active
 
 if TYPE_CHECKING:
     from centrale.telephony.features import Features
@@ -100,6 +113,8 @@ class HoldControl:
     def __init__(self, features: Features) -> None:
         self.features = features
         self.held: set[Call] = set()  # calls whose media are on hold now
+        # agents' legs re-INVITEd after their customer's re-INVITE, until the phone answers
+        self.following: weakref.WeakSet[AgentLeg] = weakref.WeakSet()
 
     # --- the engine said so (a stored HoldStarted / HoldEnded) ------------------------------------------
     async def on_event(self, call: Call, event: Event) -> None:
@@ -189,10 +204,105 @@ class HoldControl:
         sip._to_sip(sip._sip_answer, leg.ua, answer_direction(sdp, answer))
         return True
 
+    # --- the customer's phone sent a re-INVITE ------------------------------------------------------------
+    async def customer_reinvite(self, call: Call, sdp: str) -> None:
+        """Answer the customer's re-INVITE through rtpengine; follow it on the agent's leg."""
+        from centrale.telephony.sip import PLACEHOLDER_SDP, CallState, _media_lines
+
+        sip = self.features.sip
+        if not sdp.strip():  # an offerless re-INVITE: our offer is the SDP the customer has
+            sip._to_sip(_answer_current, call.caller)
+            return
+        async with call.lock:
+            if call.state is CallState.ENDED or not call.media:
+                sip._to_sip(_fail_update, call.caller, 491, "Request Pending")
+                return
+            leg = call.leg
+            bridged = call.state is CallState.CONNECTED and leg is not None and not leg.closing
+            mixer = self.features.monitor.agent_media(call) if bridged else None
+            if mixer is not None:  # monitored: the customer's call talks to the mixer's port
+                from centrale.telephony.monitor import CUSTOMER, mixer_sdp
+
+                m = self.features.monitor.sessions[call].mixer
+                peer_sdp = mixer_sdp(m.host, m.parties[CUSTOMER].port)
+            elif bridged and leg is not None:
+                peer_sdp = leg.sdp or PLACEHOLDER_SDP
+            else:
+                peer_sdp = PLACEHOLDER_SDP  # nobody bridged yet: the discard placeholder
+            webrtc = sip.agent_media.is_webrtc(call)
+            try:
+                agent_side = await sip.ng.offer(
+                    call.call_id,
+                    call.caller_tag,
+                    sdp,
+                    to_tag=call.media_tag,
+                    **(WEBRTC_OFFER if webrtc else {}),  # the agent side stays a browser's
+                )
+                answer = await sip.ng.answer(
+                    call.call_id,
+                    call.caller_tag,
+                    call.media_tag,
+                    answer_direction(sdp, peer_sdp),
+                    **sip.agent_media.answer_flags(call),
+                )
+            except NgError as exc:
+                log.error("%s: the customer's re-INVITE fails (488): %s", call.interaction, exc)
+                sip._to_sip(_fail_update, call.caller, 488, "Not Acceptable Here")
+                return
+            was = direction(call.caller_sdp)
+            call.caller_sdp = sdp  # later offers to agents start from the customer's media now
+            call.local_sdp = answer
+            sip._to_sip(sip._sip_answer, call.caller, answer_direction(sdp, answer))
+            now = direction(sdp)
+            if now != was:
+                log.info("%s: the customer's phone is %s now (was %s)", call.interaction, now, was)
+            if bridged and mixer is None and leg is not None and leg.ua is not None:
+                offered = self.features.offered_sdp(leg)
+                if _media_lines(agent_side) != _media_lines(offered) or direction(agent_side) != direction(
+                    offered
+                ):
+                    if leg.binding.transport == "ws":
+                        agent_side = dtls_active(agent_side)
+                    self.features.offered[leg] = agent_side
+                    self.following.add(leg)
+                    sip._to_sip(sip._sip_update, leg.ua, agent_side)
+
+    async def agent_followed(self, leg: AgentLeg, sdp: str | None) -> None:
+        """The agent's phone answered the re-INVITE that followed the customer's: if its media
+        moved, rtpengine's agent side is told."""
+        from centrale.telephony.sip import _media_lines
+
+        if leg not in self.following:
+            return
+        self.following.discard(leg)
+        call = leg.call
+        async with call.lock:
+            if sdp is None or call.leg is not leg or leg.closing:
+                return
+            if leg.sdp is not None and _media_lines(sdp) == _media_lines(leg.sdp):
+                leg.sdp = sdp
+                return
+            leg.sdp = sdp
+            try:
+                await self.features.sip.ng.answer(
+                    call.call_id, call.caller_tag, call.media_tag, sdp,
+                    **self.features.sip.agent_media.answer_flags(call),
+                )  # fmt: skip
+            except NgError as exc:
+                log.error("%s: the agent phone's new media are not bridged: %s", call.interaction, exc)
+
+
+def _answer_current(ua: object) -> None:
+    """On the SIP thread: answer a re-INVITE with the SDP the other side already has."""
+    from sippy.CCEvents import CCEventConnect  # type: ignore[import-untyped]
+
+    if ua is not None and not ua.isDead():  # type: ignore[attr-defined]
+        ua.recvEvent(CCEventConnect((200, "OK", ua.lSDP)))  # type: ignore[attr-defined]
+
 
 def _fail_update(ua: object, code: int, reason: str) -> None:
     """On the SIP thread: refuse a re-INVITE (the dialog and its media stay as they were)."""
-    from sippy.CCEvents import CCEventFail  # type: ignore[import-untyped]
+    from sippy.CCEvents import CCEventFail
 
     if ua is not None and not ua.isDead():  # type: ignore[attr-defined]
         ua.recvEvent(CCEventFail((code, reason)))  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ answers and which SIP accounts agents' phones register with. Read from YAML by `
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -245,6 +246,25 @@ class TelephonySettings(BaseModel):
     ws_url: str | None = Field(
         None, pattern=r"^wss?://", description="the URL browsers use, when a proxy stands in front"
     )
+    ws_origins: list[str] = Field(
+        default_factory=list,
+        description="web origins (scheme://host[:port]) whose pages may connect; empty: any (logged)",
+    )
+    ws_max_connections_per_source: int = Field(20, ge=1, description="open WebSockets per IP address")
+    ws_connections_per_second: float = Field(2.0, gt=0, description="new WebSockets per IP address/s")
+    ws_connection_burst: int = Field(20, ge=1, description="new WebSockets per IP address in a burst")
+    ws_handshake_timeout: float = Field(10.0, gt=0, le=120, description="seconds to finish the handshake")
+
+    @field_validator("ws_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        out = []
+        for item in value:
+            origin = item.strip().rstrip("/").lower()
+            if re.fullmatch(r"https?://[^/\s?#@]+", origin) is None:
+                raise ValueError(f"{item!r} is not a web origin (such as https://centrale.example.com)")
+            out.append(origin)
+        return out
 
     @field_validator("ws_cert", "ws_key")
     @classmethod
@@ -257,6 +277,8 @@ class TelephonySettings(BaseModel):
     def _websocket(self) -> TelephonySettings:
         if (self.ws_cert is None) != (self.ws_key is None):
             raise ValueError("give both ws_cert and ws_key (wss), or neither (ws)")
+        if self.ws_connection_burst < self.ws_connections_per_second:
+            raise ValueError("ws_connection_burst must be at least ws_connections_per_second")
         return self
 
     @property

@@ -438,7 +438,6 @@ class SipService(Listener):
 
     def _caller_event_(self, event: Any, ua: Any) -> None:
         from sippy.CCEvents import (  # type: ignore[import-untyped]
-            CCEventConnect,
             CCEventDisconnect,
             CCEventFail,
             CCEventInfo,
@@ -477,9 +476,9 @@ class SipService(Listener):
                 digit = digit_from_info(str(body.mtype), str(body))
                 if digit is not None:
                     self._to_loop(self._info_digit, call, digit)
-        elif isinstance(event, CCEventUpdate):
-            # A re-INVITE from the caller (hold, codec change) is not supported yet: keep the media.
-            ua.recvEvent(CCEventConnect((200, "OK", ua.lSDP)))
+        elif isinstance(event, CCEventUpdate):  # the caller's hold, new address or codec: rtpengine
+            body = event.getData()
+            self._to_loop(self.features.caller_update, call, str(body) if body is not None else "")
 
     # --- SIP thread: agents' legs ----------------------------------------------------------------------
     def _agent_event(self, event: Any, ua: Any) -> None:

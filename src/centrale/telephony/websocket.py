@@ -23,15 +23,48 @@ runs a private loop in a thread of its own and prints each connection).
 
 Sippy calls the transport ``wss`` whether or not TLS is used; the URL browsers are given says
 ``ws://`` or ``wss://`` (:attr:`TelephonySettings.websocket_url`).
+
+Admission (:class:`Admission`, sans-I/O: time comes with every call) decides on each handshake in
+``websockets``' ``process_request`` hook, before the connection is accepted:
+
+* **Origin.** A browser always says which page opened the socket (``Origin``); with ``ws_origins``
+  set, a page from any other origin is refused with HTTP 403 — another site's script cannot use a
+  visitor's browser as a SIP client here. A handshake without ``Origin`` is no browser's (a desk
+  client, a test tool): it is let through, as it could send any ``Origin`` it liked. Registration is
+  by digest, never by cookie, so an open listener gives away nothing without a password; that is why
+  the default (no ``ws_origins``) is *open* rather than guessed from the web server's address, which
+  is wrong behind any proxy — the listener says so once at start.
+* **Per source IP address** (the port is the client's to choose, as in ``flood``): at most
+  ``ws_max_connections_per_source`` connections at once, handshakes under way included, and new
+  ones taken from a token bucket (``ws_connections_per_second``, up to ``ws_connection_burst``
+  saved up). Beyond either the handshake gets HTTP 429 (the rate one with ``Retry-After``) and no
+  SIP state. The flood limits' ``enabled`` and ``exempt`` apply (a proxy in front carries every
+  browser's connection from one address: exempt it), and so does their ``log_interval``: each
+  refused origin, and each limited source and kind of limit, is logged once per interval, then
+  with the number refused since — a flood does not become a log flood. The sources and origins
+  remembered are bounded, so spoofed variety cannot grow memory without end.
+* **Timeouts.** A handshake not finished within ``ws_handshake_timeout`` (TLS included) is cut
+  (``websockets``' ``open_timeout``); an open connection is pinged every 20 s and closed when a
+  pong is 20 s late, so a vanished browser frees its slot within a minute. A registered softphone
+  that is quiet between REGISTER refreshes is *not* idle in any sense that should close it.
+
+Why not :class:`~centrale.telephony.flood.FloodLimiter` itself: it counts datagrams and
+requests on the SIP thread, with log lines that say so; here connections are counted on the asyncio
+loop and also *released*, which its buckets have no notion of.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import math
 import ssl
+import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from centrale.telephony.settings import TelephonySettings
@@ -39,6 +72,148 @@ from centrale.telephony.settings import TelephonySettings
 log = logging.getLogger("centrale.telephony.websocket")
 
 MAX_FRAME = 64 * 1024
+MAX_SOURCES = 10_000  # sources remembered at most (idle ones are forgotten first)
+MAX_ORIGINS = 1_000  # refused origins remembered for logging at most
+
+
+@dataclass(slots=True)
+class Refusal:
+    """A refused handshake: the HTTP status, its text, and Retry-After seconds (0: none)."""
+
+    status: int
+    reason: str
+    retry_after: int = 0
+
+
+@dataclass(slots=True)
+class _Source:
+    seen: float
+    tokens: float
+    open: int = 0
+    logged: dict[str, float] = field(default_factory=dict)  # kind of limit → when last logged
+    counts: dict[str, int] = field(default_factory=dict)  # kind of limit → refused since
+
+
+class Admission:
+    """Which handshakes the listener accepts (see the module docstring). One thread (the asyncio
+    loop); ``now`` is monotonic seconds."""
+
+    def __init__(self, settings: TelephonySettings) -> None:
+        self.origins = frozenset(settings.ws_origins)
+        self.max_open = settings.ws_max_connections_per_source
+        self.rate = settings.ws_connections_per_second
+        self.burst = float(settings.ws_connection_burst)
+        self.enabled = settings.limits.enabled
+        self.log_interval = settings.limits.log_interval
+        self._exempt = [ipaddress.ip_network(n, strict=False) for n in settings.limits.exempt]
+        self._sources: dict[str, _Source] = {}
+        self._origin_log: dict[str, tuple[float, int]] = {}  # origin → (last logged, refused since)
+        self.refused = {"origin": 0, "connections": 0, "rate": 0}
+
+    def admit(self, host: str, origin: str | None, now: float) -> Refusal | None:
+        """A handshake from `host` (with `origin`, if any): None to accept it — it then counts as
+        open until :meth:`release` — or why not."""
+        if origin is not None and self.origins and origin.rstrip("/").lower() not in self.origins:
+            self.refused["origin"] += 1
+            self._note_origin(host, origin, now)
+            return Refusal(403, "this origin may not use the SIP WebSocket")
+        if not self.enabled or self._is_exempt(host):
+            return None
+        src = self._sources.get(host)
+        if src is None:
+            if len(self._sources) >= MAX_SOURCES:
+                self._sweep(now)
+            src = self._sources[host] = _Source(now, self.burst)
+        else:
+            src.tokens = min(self.burst, src.tokens + (now - src.seen) * self.rate)
+            src.seen = now
+        if src.open >= self.max_open:
+            self.refused["connections"] += 1
+            self._note(host, src, "connections", now)
+            return Refusal(429, "too many WebSocket connections from this address")
+        if src.tokens < 1.0:
+            self.refused["rate"] += 1
+            self._note(host, src, "rate", now)
+            return Refusal(
+                429, "too many new WebSocket connections", math.ceil((1.0 - src.tokens) / self.rate)
+            )
+        src.tokens -= 1.0
+        src.open += 1
+        return None
+
+    def release(self, host: str) -> None:
+        """An admitted connection from `host` is closed (or its handshake failed)."""
+        src = self._sources.get(host)
+        if src is not None and src.open > 0:
+            src.open -= 1
+
+    def open_from(self, host: str) -> int:
+        src = self._sources.get(host)
+        return 0 if src is None else src.open
+
+    def _is_exempt(self, host: str) -> bool:
+        if not self._exempt:
+            return False
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in net for net in self._exempt)
+
+    def _sweep(self, now: float) -> None:
+        """Forget sources with nothing open and a full bucket again; then, if still too many, the
+        least recently seen half of those with nothing open (open ones must stay: they release)."""
+        refill = self.burst / self.rate
+        keep = {h: s for h, s in self._sources.items() if s.open or now - s.seen < refill}
+        if len(keep) >= MAX_SOURCES:
+            idle = sorted((s.seen, h) for h, s in keep.items() if not s.open)
+            for _, h in idle[: len(idle) // 2 + 1]:
+                del keep[h]
+        self._sources = keep
+
+    def _note(self, host: str, src: _Source, kind: str, now: float) -> None:
+        src.counts[kind] = src.counts.get(kind, 0) + 1
+        last = src.logged.get(kind)
+        if last is not None and now - last < self.log_interval:
+            return
+        count, src.counts[kind] = src.counts[kind], 0
+        src.logged[kind] = now
+        if last is None:
+            what = (
+                f"more than {self.max_open} WebSocket connections at once"
+                if kind == "connections"
+                else f"more than {self.rate:g} new WebSocket connections/s (burst {self.burst:g})"
+            )
+            log.warning(
+                "SIP over WebSocket: source %s opened %s: refusing its handshakes with 429 "
+                "(logged once per %g s)", host, what, self.log_interval,
+            )  # fmt: skip
+        else:
+            log.warning(
+                "SIP over WebSocket: source %s still over its %s limit: %d handshakes refused in "
+                "the last %.0f s", host, kind, count, now - last,
+            )  # fmt: skip
+
+    def _note_origin(self, host: str, origin: str, now: float) -> None:
+        origin = origin[:200]  # the client's text: keep log lines bounded
+        last, count = self._origin_log.get(origin, (None, 0))
+        count += 1
+        if last is not None and now - last < self.log_interval:
+            self._origin_log[origin] = (last, count)
+            return
+        if len(self._origin_log) >= MAX_ORIGINS:
+            self._origin_log.clear()
+        self._origin_log[origin] = (now, 0)
+        if last is None:
+            log.warning(
+                "SIP over WebSocket: refused a handshake from a page of %r (from %s): not in "
+                "ws_origins (logged once per %g s per origin)", origin, host, self.log_interval,
+            )  # fmt: skip
+        else:
+            log.warning(
+                "SIP over WebSocket: origin %r still refused: %d handshakes in the last %.0f s",
+                origin, count, now - last,
+            )  # fmt: skip
 
 
 class SipWebSocket:
@@ -61,6 +236,8 @@ class SipWebSocket:
         self._server: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.admission = Admission(settings)
+        self.clock: Callable[[], float] = time.monotonic
 
     @classmethod
     async def open(cls, settings: TelephonySettings, global_config: dict[str, Any]) -> SipWebSocket:
@@ -91,12 +268,19 @@ class SipWebSocket:
                 max_size=MAX_FRAME,
                 ping_interval=20,
                 ping_timeout=20,
+                open_timeout=self.settings.ws_handshake_timeout,
+                process_request=self._admit,
             )
         except OSError as exc:
             where = f"{self.host}:{self.port}"
             raise OSError(f"cannot listen for SIP over WebSocket on {where}: {exc.strerror}") from None
         scheme = "wss" if context is not None else "ws"
         log.info("SIP over WebSocket on %s://%s:%d", scheme, self.host, self.port)
+        if not self.settings.ws_origins:
+            log.warning(
+                "SIP over WebSocket accepts pages from any web origin (ws_origins is empty); "
+                "registration still needs a SIP password or a softphone session's credential"
+            )
 
     async def close(self) -> None:
         if self._server is not None:
@@ -150,6 +334,28 @@ class SipWebSocket:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _admit(self, connection: Any, request: Any) -> Any:
+        """``websockets``' ``process_request``: None to go on with the handshake, or the refusal."""
+        host = str(connection.remote_address[0]) if connection.remote_address else "0.0.0.0"
+        refusal = self.admission.admit(host, request.headers.get("Origin"), self.clock())
+        if refusal is not None:
+            response = connection.respond(refusal.status, refusal.reason + "\n")
+            if refusal.retry_after:
+                response.headers["Retry-After"] = str(refusal.retry_after)
+            return response
+        # Counted from here until the TCP connection is gone, whether the handshake then succeeds
+        # or not (a missing subprotocol, a timeout): the slot is freed exactly once either way.
+        task = asyncio.get_running_loop().create_task(self._release_when_closed(connection, host))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return None
+
+    async def _release_when_closed(self, connection: Any, host: str) -> None:
+        try:
+            await connection.wait_closed()
+        finally:
+            self.admission.release(host)
+
     async def _serve(self, ws: Any) -> None:
         from sippy.Core.EventDispatcher import ED2  # type: ignore[import-untyped]
         from sippy.Network_server import Remote_address
@@ -177,4 +383,4 @@ class SipWebSocket:
             log.info("softphone %s (%s:%s) disconnected", name, peer[0], peer[1])
 
 
-__all__ = ["MAX_FRAME", "SipWebSocket"]
+__all__ = ["MAX_FRAME", "Admission", "Refusal", "SipWebSocket"]

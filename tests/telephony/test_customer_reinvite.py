@@ -1,0 +1,109 @@
+"""The customer's own re-INVITEs on real calls (docs/telephony.md, "Hold"): sipp does the customer's
+signalling and moves its media from one test socket to another (tests/telephony/parties.py), so
+what reaches each socket shows whether rtpengine follows the customer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from centrale.core.events import AgentLoggedIn, AgentLoggedOut, InteractionEnded
+
+from .conftest import Center, finish, wait_for
+from .parties import Party, mostly
+
+pytestmark = pytest.mark.telephony
+
+CUSTOMER, MOVED, AGENT = 1000, 1500, 2000  # the parties' levels: the customer's old and new media
+TALK_MS = 3000  # the scenarios' pause between the customer's steps (fixed in their XML)
+
+
+@pytest.fixture
+def parties() -> Iterator[list[Party]]:
+    made: list[Party] = []
+    yield made
+    for party in made:
+        party.close()
+
+
+def _party(parties: list[Party], name: str, level: int) -> Party:
+    party = Party(name, level)
+    parties.append(party)
+    return party
+
+
+def _talking(a: Party, b: Party, what: str, timeout: float = 10) -> None:
+    """Wait until `a` hears `b`'s level and `b` hears `a`'s over the last second: audio both ways."""
+
+    def both() -> bool:
+        since = time.monotonic() - 1.0
+        return mostly(a.levels(since), b.level) and mostly(b.levels(since), a.level)
+
+    wait_for(both, timeout, what)
+
+
+def _new_call(center: Center, queue: str, before: set[str]) -> str:
+    found = wait_for(lambda: [i for i in center.interactions_for(queue) if i not in before], 20, "the call")
+    return str(found[0])
+
+
+def test_a_bridged_customer_moves_its_media_and_holds_with_reinvites(
+    center: Center, parties: list[Party]
+) -> None:
+    old, new = _party(parties, "customer", CUSTOMER), _party(parties, "customer-moved", MOVED)
+    agent = _party(parties, "cleo", AGENT)
+    phone = center.sipp("party_phone.xml", keys={"rtp": str(agent.port)}, name="phone-cleo")
+    time.sleep(0.2)  # sipp binds at start-up
+    assert center.register("cleo", phone.port) == 0  # type: ignore[attr-defined]
+    center.submit(AgentLoggedIn("cleo", ready=True))
+    before = set(center.interactions_for("creinv"))
+    keys = {"rtp": str(old.port), "rtp2": str(new.port)}
+    caller = center.sipp("reinvite_caller.xml", service="1012", keys=keys, name="creinv")
+    ix = _new_call(center, "creinv", before)
+    wait_for(lambda: center.recorder.of("Connect", ix), 20, "the engine's Connect")
+    _talking(old, agent, "audio both ways before the customer's re-INVITE")
+
+    # The customer's phone moves its media: the old socket falls silent, the new one takes over.
+    old.talking = False
+    _talking(new, agent, "audio both ways on the customer's new port", timeout=TALK_MS / 1000 + 5)
+    moved = time.monotonic()
+    time.sleep(1.0)
+    assert len(old.heard(moved + 0.5)) < 5, "rtpengine still sends to the customer's old port"
+
+    # a=sendonly from the customer (answered recvonly: sipp checks) is their hold, not the agent's.
+    wait_for(lambda: time.monotonic() > moved + TALK_MS / 1000 + 1, TALK_MS / 1000 + 2, "the customer's hold")
+    assert center.services.engine.interactions[ix].state.name == "CONNECTED"
+    assert not center.recorder.of("HoldStarted", ix), "the customer's hold counted as the agent's"
+    # ... and their a=sendrecv after it: the conversation goes on.
+    time.sleep(TALK_MS / 1000)
+    _talking(new, agent, "audio both ways after the customer's resume", timeout=5)
+    assert center.services.engine.interactions[ix].state.name == "CONNECTED"
+    assert not center.recorder.of("HoldStarted", ix)
+
+    center.submit(InteractionEnded(ix))
+    assert finish(caller, 20) == 0  # it checked the re-INVITEs' answers: SDP, recvonly, sendrecv
+    assert finish(phone, 20) == 0
+    center.submit(AgentLoggedOut("cleo"))
+
+
+def test_a_queued_customers_reinvite_is_answered_and_the_music_follows(
+    center: Center, parties: list[Party]
+) -> None:
+    old, new = _party(parties, "waiting", CUSTOMER), _party(parties, "waiting-moved", MOVED)
+    before = set(center.interactions_for("creinvq"))
+    keys = {"rtp": str(old.port), "rtp2": str(new.port)}
+    caller = center.sipp("reinvite_queued.xml", service="1013", keys=keys, name="creinvq")
+    ix = _new_call(center, "creinvq", before)
+    wait_for(lambda: mostly(old.levels(time.monotonic() - 1.0), None), 10, "music on hold before the move")
+    old.talking = False
+
+    wait_for(lambda: len(new.heard(0)) >= 10, TALK_MS / 1000 + 5, "audio on the customer's new port")
+    moved = time.monotonic()
+    time.sleep(1.5)
+    music = new.levels(moved + 0.3, moved + 1.5)
+    assert mostly(music, None), f"the moved customer should hear music on hold, heard {music}"
+    assert len(old.heard(moved + 0.5)) < 5, "rtpengine still sends to the customer's old port"
+    assert finish(caller, 20) == 0  # the re-INVITE got 200 with SDP; the customer hung up after
+    wait_for(lambda: center.recorder.of("CustomerAbandoned", ix), 10, "the abandon")

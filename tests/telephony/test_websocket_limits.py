@@ -1,0 +1,266 @@
+"""The SIP WebSocket listener's admission, against the real listener: the SIP service (sippy on its
+thread, the ``websockets`` server on the asyncio loop) started by the server's own ``build``, and
+the ``websockets`` client.
+
+* Origin: a page of a foreign origin → HTTP 403 (logged once per origin per interval); an allowed
+  origin → 101, and a REGISTER over it gets the registrar's 401 challenge; no Origin (not a
+  browser) → accepted;
+* per source address: beyond ``ws_max_connections_per_source`` open connections → 429 while the
+  earlier ones stay open and keep working; closing one frees a slot; beyond the connection rate →
+  429 with Retry-After; an exempt address is not limited;
+* a handshake that never comes is cut after ``ws_handshake_timeout``;
+* settings errors, one ``file: field: problem`` line each.
+
+Each test connects from an address of its own (127.0.0.x on loopback), so their counts and
+buckets do not mix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import free_port, password, wait_for
+
+pytestmark = pytest.mark.telephony
+
+ALLOWED = "https://desk.example.com"
+MAX_OPEN = 3
+BURST = 5
+EXEMPT = "127.0.0.9"
+
+
+class Listener:
+    def __init__(self, sip: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.sip = sip
+        self.loop = loop
+        self.url = sip.settings.websocket_url
+
+    def open_from(self, host: str) -> int:
+        async def read() -> int:
+            return int(self.sip.websocket.admission.open_from(host))
+
+        return int(asyncio.run_coroutine_threadsafe(read(), self.loop).result(5))
+
+
+@pytest.fixture(scope="module")
+def listener(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Listener]:
+    # sippy's dispatcher registers a signal handler when imported: import it on the main thread.
+    import sippy.Core.EventDispatcher  # type: ignore[import-untyped] # noqa: F401
+
+    from centrale.server.root import build
+    from centrale.server.settings import ServerSettings
+    from centrale.telephony.flood import FloodLimits
+    from centrale.telephony.settings import SipAccount, TelephonySettings
+
+    tmp = tmp_path_factory.mktemp("ws-limits")
+    settings = ServerSettings(
+        database=str(tmp / "centrale.db"),
+        webhooks=False,
+        telephony=TelephonySettings(
+            sip_port=free_port(),
+            ws_port=free_port(),
+            # No call is made here: nothing needs to answer on rtpengine's control port.
+            rtpengine=f"127.0.0.1:{free_port()}",
+            ng_timeout=0.5,
+            accounts=[SipAccount(user="anna", password=password("anna"))],
+            ws_origins=[ALLOWED + "/", "http://127.0.0.1:8000"],
+            ws_max_connections_per_source=MAX_OPEN,
+            ws_connections_per_second=0.2,
+            ws_connection_burst=BURST,
+            ws_handshake_timeout=1.0,
+            limits=FloodLimits(exempt=[EXEMPT]),
+        ),
+    )
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="test-ws-loop", daemon=True)
+    thread.start()
+
+    async def make() -> Any:
+        services = build(settings)
+        await services.start()
+        return services
+
+    services = asyncio.run_coroutine_threadsafe(make(), loop).result(30)
+    try:
+        yield Listener(services.extras["sip"], loop)
+    finally:
+        asyncio.run_coroutine_threadsafe(services.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+def _connect(url: str, source: str, origin: str | None = None) -> Any:
+    from websockets.sync.client import connect
+
+    return connect(
+        url,
+        subprotocols=["sip"],  # type: ignore[list-item]
+        origin=origin,  # type: ignore[arg-type]
+        open_timeout=5,
+        source_address=(source, 0),
+    )
+
+
+def _refused(url: str, source: str, origin: str | None = None) -> Any:
+    """The HTTP response a refused handshake got."""
+    from websockets.exceptions import InvalidStatus
+
+    with pytest.raises(InvalidStatus) as refused, _connect(url, source, origin):
+        pass
+    return refused.value.response
+
+
+def _register(user: str, branch: str) -> str:
+    return (
+        f"REGISTER sip:127.0.0.1 SIP/2.0\r\n"
+        f"Via: SIP/2.0/WSS test.invalid;branch=z9hG4bK{branch}\r\n"
+        f"Max-Forwards: 70\r\n"
+        f"To: <sip:{user}@127.0.0.1>\r\n"
+        f"From: <sip:{user}@127.0.0.1>;tag={branch[:8]}\r\n"
+        f"Call-ID: ws-limits-{branch}\r\n"
+        f"CSeq: 1 REGISTER\r\n"
+        f"Contact: <sip:x@test.invalid;transport=ws>\r\n"
+        f"Expires: 60\r\n"
+        f"Content-Length: 0\r\n\r\n"
+    )
+
+
+def _challenged(ws: Any) -> bool:
+    """A REGISTER without credentials over `ws` gets the registrar's 401 challenge."""
+    ws.send(_register("anna", uuid.uuid4().hex))
+    answer = str(ws.recv(timeout=5))
+    return answer.split(" ", 2)[1] == "401" and 'realm="centrale"' in answer
+
+
+# --- Origin ----------------------------------------------------------------------------------------
+def test_a_foreign_origin_is_refused_and_an_allowed_one_registers(
+    listener: Listener, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = "127.0.0.2"
+    caplog.set_level(logging.WARNING, logger="centrale.telephony.websocket")
+    for _ in range(3):
+        response = _refused(listener.url, source, "https://evil.example.net")
+        assert response.status_code == 403
+    lines = [r.getMessage() for r in caplog.records if "evil.example.net" in r.getMessage()]
+    assert len(lines) == 1 and "not in ws_origins" in lines[0], lines  # once per origin per interval
+    assert listener.open_from(source) == 0  # refused handshakes hold no slot
+    # Origins compare without case or trailing slash (RFC 6454 serialises them lower-case).
+    with _connect(listener.url, source, "HTTPS://Desk.Example.com") as ws:
+        assert ws.response.status_code == 101 and ws.subprotocol == "sip"
+        assert _challenged(ws)
+    with _connect(listener.url, source, "http://127.0.0.1:8000") as ws:
+        assert _challenged(ws)
+    # A port is part of the origin.
+    assert _refused(listener.url, source, "http://127.0.0.1:8001").status_code == 403
+    # No Origin header: not a browser (it could claim any origin), so the check does not apply.
+    with _connect(listener.url, source) as ws:
+        assert _challenged(ws)
+
+
+# --- per source address ------------------------------------------------------------------------------
+def test_open_connections_per_source_are_limited_and_freed_on_close(listener: Listener) -> None:
+    source = "127.0.0.3"
+    with contextlib.ExitStack() as stack:
+        first = [stack.enter_context(_connect(listener.url, source, ALLOWED)) for _ in range(MAX_OPEN)]
+        wait_for(lambda: listener.open_from(source) == MAX_OPEN, 5, "the connections counted")
+        response = _refused(listener.url, source, ALLOWED)
+        assert response.status_code == 429, response
+        assert "too many WebSocket connections" in response.body.decode()
+        # The earlier ones stay open and keep working.
+        assert all(_challenged(ws) for ws in first)
+        # Another address is not affected by this one's count.
+        with _connect(listener.url, "127.0.0.4", ALLOWED) as other:
+            assert _challenged(other)
+        first.pop().close()
+        wait_for(lambda: listener.open_from(source) == MAX_OPEN - 1, 5, "the closed slot freed")
+        with _connect(listener.url, source, ALLOWED) as again:
+            assert _challenged(again)
+            assert _refused(listener.url, source, ALLOWED).status_code == 429
+    wait_for(lambda: listener.open_from(source) == 0, 5, "every slot freed")
+
+
+def test_new_connections_per_source_are_rate_limited(listener: Listener) -> None:
+    source = "127.0.0.5"
+    for _ in range(BURST):  # the burst, one at a time (under the open-connections limit)
+        with _connect(listener.url, source, ALLOWED):
+            pass
+        wait_for(lambda: listener.open_from(source) == 0, 5, "the slot freed")
+    response = _refused(listener.url, source, ALLOWED)
+    assert response.status_code == 429
+    assert "too many new WebSocket connections" in response.body.decode()
+    # 0.2 tokens/s: a new connection is possible again in at most 5 s.
+    assert 1 <= int(response.headers["Retry-After"]) <= 5
+
+
+def test_an_exempt_source_is_not_limited(listener: Listener) -> None:
+    with contextlib.ExitStack() as stack:
+        opened = [
+            stack.enter_context(_connect(listener.url, EXEMPT, ALLOWED)) for _ in range(MAX_OPEN + BURST)
+        ]
+        assert all(_challenged(ws) for ws in opened[-2:])
+
+
+# --- timeouts ----------------------------------------------------------------------------------------
+def test_a_handshake_that_never_comes_is_cut(listener: Listener) -> None:
+    port = listener.sip.settings.ws_port
+    with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=("127.0.0.6", 0)) as s:
+        started = time.monotonic()
+        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the rest
+        try:
+            data = s.recv(1024)  # the server closes (or resets) the connection
+        except ConnectionResetError:
+            data = b""
+        waited = time.monotonic() - started
+    assert data == b"" and 0.8 <= waited < 5, (data, waited)  # ws_handshake_timeout is 1 s
+    wait_for(lambda: listener.open_from("127.0.0.6") == 0, 5, "no slot held")
+
+
+# --- settings ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("yaml", "line"),
+    [
+        (
+            "ws_origins: [desk.example.com]",
+            "ws_origins: 'desk.example.com' is not a web origin (such as https://centrale.example.com)",
+        ),
+        (
+            "ws_origins: ['https://desk.example.com/phone']",
+            "ws_origins: 'https://desk.example.com/phone' is not a web origin",
+        ),
+        ("ws_max_connections_per_source: 0", "ws_max_connections_per_source: Input should be greater than"),
+        ("ws_connections_per_second: 0", "ws_connections_per_second: Input should be greater than 0"),
+        (
+            "ws_connections_per_second: 10\nws_connection_burst: 5",
+            "(file): ws_connection_burst must be at least ws_connections_per_second",
+        ),
+        ("ws_handshake_timeout: 500", "ws_handshake_timeout: Input should be less than or equal to 120"),
+    ],
+)
+def test_settings_errors_name_file_and_field(tmp_path: Path, yaml: str, line: str) -> None:
+    from centrale.telephony.settings import load
+
+    path = tmp_path / "telephony.yaml"
+    path.write_text(f"ws_port: 5066\n{yaml}\n", encoding="utf-8")
+    with pytest.raises(ValueError) as error:
+        load(path)
+    message = str(error.value)
+    assert "\n" not in message and re.match(re.escape(f"{path}: {line}"), message), message
+
+
+def test_origins_are_normalised() -> None:
+    from centrale.telephony.settings import TelephonySettings
+
+    settings = TelephonySettings(ws_port=5066, ws_origins=["HTTPS://Desk.Example.com/", "http://[::1]:8000"])
+    assert settings.ws_origins == ["https://desk.example.com", "http://[::1]:8000"]
