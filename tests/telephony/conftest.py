@@ -397,3 +397,13 @@ def _pong(c: Center) -> bool:
     except Exception:
         return False
     return True
+
+
+@pytest.fixture
+def voices() -> Iterator[Any]:
+    """Test sockets as the parties' voices (tests/telephony/parties.py), closed after the test."""
+    from .parties import Voices
+
+    made = Voices()
+    yield made
+    made.close()

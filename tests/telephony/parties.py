@@ -102,6 +102,22 @@ class Party:
         self.sock.close()
 
 
+class Voices:
+    """The parties of one test (a fixture, `voices`, closes them all afterwards)."""
+
+    def __init__(self) -> None:
+        self.made: list[Party] = []
+
+    def new(self, name: str, level: int) -> Party:
+        party = Party(name, level)
+        self.made.append(party)
+        return party
+
+    def close(self) -> None:
+        for party in self.made:
+            party.close()
+
+
 def mostly(levels: dict[int | None, int], key: int | None, share: float = 0.8) -> bool:
     """Whether at least `share` of the frames in `levels` were of `key` (and there were some)."""
     total = sum(levels.values())

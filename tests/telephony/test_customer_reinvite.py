@@ -5,33 +5,18 @@ what reaches each socket shows whether rtpengine follows the customer."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from centrale.core.events import AgentLoggedIn, AgentLoggedOut, InteractionEnded
 
 from .conftest import Center, finish, wait_for
-from .parties import Party, mostly
+from .parties import Party, Voices, mostly
 
 pytestmark = pytest.mark.telephony
 
 CUSTOMER, MOVED, AGENT = 1000, 1500, 2000  # the parties' levels: the customer's old and new media
 TALK_MS = 3000  # the scenarios' pause between the customer's steps (fixed in their XML)
-
-
-@pytest.fixture
-def parties() -> Iterator[list[Party]]:
-    made: list[Party] = []
-    yield made
-    for party in made:
-        party.close()
-
-
-def _party(parties: list[Party], name: str, level: int) -> Party:
-    party = Party(name, level)
-    parties.append(party)
-    return party
 
 
 def _talking(a: Party, b: Party, what: str, timeout: float = 10) -> None:
@@ -49,11 +34,9 @@ def _new_call(center: Center, queue: str, before: set[str]) -> str:
     return str(found[0])
 
 
-def test_a_bridged_customer_moves_its_media_and_holds_with_reinvites(
-    center: Center, parties: list[Party]
-) -> None:
-    old, new = _party(parties, "customer", CUSTOMER), _party(parties, "customer-moved", MOVED)
-    agent = _party(parties, "cleo", AGENT)
+def test_a_bridged_customer_moves_its_media_and_holds_with_reinvites(center: Center, voices: Voices) -> None:
+    old, new = voices.new("customer", CUSTOMER), voices.new("customer-moved", MOVED)
+    agent = voices.new("cleo", AGENT)
     phone = center.sipp("party_phone.xml", keys={"rtp": str(agent.port)}, name="phone-cleo")
     time.sleep(0.2)  # sipp binds at start-up
     assert center.register("cleo", phone.port) == 0  # type: ignore[attr-defined]
@@ -89,9 +72,9 @@ def test_a_bridged_customer_moves_its_media_and_holds_with_reinvites(
 
 
 def test_a_queued_customers_reinvite_is_answered_and_the_music_follows(
-    center: Center, parties: list[Party]
+    center: Center, voices: Voices
 ) -> None:
-    old, new = _party(parties, "waiting", CUSTOMER), _party(parties, "waiting-moved", MOVED)
+    old, new = voices.new("waiting", CUSTOMER), voices.new("waiting-moved", MOVED)
     before = set(center.interactions_for("creinvq"))
     keys = {"rtp": str(old.port), "rtp2": str(new.port)}
     caller = center.sipp("reinvite_queued.xml", service="1013", keys=keys, name="creinvq")

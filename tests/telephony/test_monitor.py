@@ -6,7 +6,6 @@ constant level, so what each hears tells whose voices reached it (a mix is the s
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,20 +14,12 @@ import pytest
 from centrale.core.events import AgentLoggedIn, InteractionEnded
 
 from .conftest import Center, finish, wait_for
-from .parties import Party, mostly
+from .parties import Party, Voices, mostly
 
 pytestmark = pytest.mark.telephony
 
 PASSWORD = "correct horse battery"
 CUSTOMER, AGENT, SUPERVISOR = 1000, 2000, 4000  # the parties' levels; sums tell mixes apart
-
-
-@pytest.fixture
-def parties() -> Iterator[list[Party]]:
-    made: list[Party] = []
-    yield made
-    for party in made:
-        party.close()
 
 
 async def _api(center: Center, user: str, method: str, url: str, body: Any = None) -> httpx.Response:
@@ -61,13 +52,16 @@ def _never(party: Party, levels: set[int], since: float, what: str) -> None:
     assert not levels & set(heard), f"{what}: {party.name} heard {heard}"
 
 
-def test_listen_whisper_barge_and_stop(center: Center, parties: list[Party]) -> None:
+def test_listen_whisper_barge_and_stop(center: Center, voices: Voices) -> None:
     users = center.services.users
     users.create("sue", PASSWORD, "supervisor", ["acme"])
     users.create("mona-desk", PASSWORD, "agent", ["acme"], agent="mona")
     users.create("globex-sup", PASSWORD, "supervisor", ["globex"])
-    customer, mona, sue = Party("customer", CUSTOMER), Party("mona", AGENT), Party("sue", SUPERVISOR)
-    parties += [customer, mona, sue]
+    customer, mona, sue = (
+        voices.new("customer", CUSTOMER),
+        voices.new("mona", AGENT),
+        voices.new("sue", SUPERVISOR),
+    )
     agent_phone, supervisor_phone = _phone(center, "mona", mona), _phone(center, "sue", sue)
     center.submit(AgentLoggedIn("mona", ready=True))
     before = set(center.interactions_for("watched"))

@@ -5,7 +5,6 @@ rtpengine carries the media (docs/telephony.md, "Hold" and "Transfer")."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,26 +13,12 @@ import pytest
 from centrale.core.events import AgentLoggedIn, AgentLoggedOut, InteractionEnded
 
 from .conftest import Center, finish, wait_for
-from .parties import Party, mostly
+from .parties import Party, Voices, mostly
 
 pytestmark = pytest.mark.telephony
 
 PASSWORD = "correct horse battery"
 CUSTOMER, AGENT, OTHER = 1000, 2000, 3000  # the parties' levels
-
-
-@pytest.fixture
-def parties() -> Iterator[list[Party]]:
-    made: list[Party] = []
-    yield made
-    for party in made:
-        party.close()
-
-
-def _party(parties: list[Party], name: str, level: int) -> Party:
-    party = Party(name, level)
-    parties.append(party)
-    return party
 
 
 def _phone(center: Center, user: str, party: Party, scenario: str = "party_phone.xml", **keys: str) -> Any:
@@ -81,9 +66,9 @@ def _desk(center: Center, agent: str) -> str:
 
 
 def test_hold_from_the_desktop_plays_music_to_the_customer_and_silences_both(
-    center: Center, parties: list[Party]
+    center: Center, voices: Voices
 ) -> None:
-    customer, agent = _party(parties, "customer", CUSTOMER), _party(parties, "hana", AGENT)
+    customer, agent = voices.new("customer", CUSTOMER), voices.new("hana", AGENT)
     phone = _phone(center, "hana", agent)
     desk = _desk(center, "hana")
     center.submit(AgentLoggedIn("hana", ready=True))
@@ -116,8 +101,8 @@ def test_hold_from_the_desktop_plays_music_to_the_customer_and_silences_both(
     center.submit(AgentLoggedOut("hana"))  # the queue's next test uses another agent
 
 
-def test_hold_from_the_agents_phone_with_a_sendonly_reinvite(center: Center, parties: list[Party]) -> None:
-    customer, agent = _party(parties, "customer", CUSTOMER), _party(parties, "hugo", AGENT)
+def test_hold_from_the_agents_phone_with_a_sendonly_reinvite(center: Center, voices: Voices) -> None:
+    customer, agent = voices.new("customer", CUSTOMER), voices.new("hugo", AGENT)
     phone = _phone(center, "hugo", agent, "hold_phone.xml")
     center.submit(AgentLoggedIn("hugo", ready=True))
     caller, ix = _call(center, "held", "1007", customer)
@@ -140,11 +125,9 @@ def test_hold_from_the_agents_phone_with_a_sendonly_reinvite(center: Center, par
     assert finish(caller, 20) == 0
 
 
-def test_transfer_to_a_queue_from_the_desktop_rings_the_next_agent(
-    center: Center, parties: list[Party]
-) -> None:
-    customer = _party(parties, "customer", CUSTOMER)
-    xena, yuri = _party(parties, "xena", AGENT), _party(parties, "yuri", OTHER)
+def test_transfer_to_a_queue_from_the_desktop_rings_the_next_agent(center: Center, voices: Voices) -> None:
+    customer = voices.new("customer", CUSTOMER)
+    xena, yuri = voices.new("xena", AGENT), voices.new("yuri", OTHER)
     first, second = _phone(center, "xena", xena), _phone(center, "yuri", yuri)
     desk = _desk(center, "xena")
     center.submit(AgentLoggedIn("xena", ready=True))
@@ -179,9 +162,9 @@ def test_transfer_to_a_queue_from_the_desktop_rings_the_next_agent(
     assert center.recorder.of("InteractionFinished", ix)[0].outcome == "transferred"
 
 
-def test_refer_from_the_agents_phone_transfers_to_an_agent(center: Center, parties: list[Party]) -> None:
-    customer = _party(parties, "customer", CUSTOMER)
-    remy, zoe = _party(parties, "remy", AGENT), _party(parties, "zoe", OTHER)
+def test_refer_from_the_agents_phone_transfers_to_an_agent(center: Center, voices: Voices) -> None:
+    customer = voices.new("customer", CUSTOMER)
+    remy, zoe = voices.new("remy", AGENT), voices.new("zoe", OTHER)
     referrer = _phone(center, "remy", remy, "refer_phone.xml", refer_bad="0999", refer_to="zoe")
     target = _phone(center, "zoe", zoe)
     center.submit(AgentLoggedIn("remy", ready=True))
