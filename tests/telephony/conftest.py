@@ -49,6 +49,7 @@ QUEUES = {
     # the customer's own re-INVITEs (test_customer_reinvite.py)
     "creinv": ("1012", ["cleo"]),
     "creinvq": ("1013", []),
+    "creinvh": ("1014", ["hedy"]),  # ... while the agent holds the call
 }
 SUPERVISORS = ["sue"]  # SIP accounts marked `supervisor` (test_monitor.py): SIP user = centrale user
 OFFER_TIMEOUT = 2.5

@@ -90,3 +90,61 @@ def test_a_queued_customers_reinvite_is_answered_and_the_music_follows(
     assert len(old.heard(moved + 0.5)) < 5, "rtpengine still sends to the customer's old port"
     assert finish(caller, 20) == 0  # the re-INVITE got 200 with SDP; the customer hung up after
     wait_for(lambda: center.recorder.of("CustomerAbandoned", ix), 10, "the abandon")
+
+
+def test_a_customer_moves_its_media_while_the_agent_holds_and_the_hold_follows(
+    center: Center, voices: Voices
+) -> None:
+    from .test_transfer import _desk, _http  # the desktop API as the agent uses it
+
+    old, new = voices.new("held-customer", CUSTOMER), voices.new("held-customer-moved", MOVED)
+    agent = voices.new("hedy", AGENT)
+    phone = center.sipp("party_phone.xml", keys={"rtp": str(agent.port)}, name="phone-hedy")
+    time.sleep(0.2)  # sipp binds at start-up
+    assert center.register("hedy", phone.port) == 0  # type: ignore[attr-defined]
+    desk = _desk(center, "hedy")
+    center.submit(AgentLoggedIn("hedy", ready=True))
+    before = set(center.interactions_for("creinvh"))
+    keys = {"rtp": str(old.port), "rtp2": str(new.port)}
+    caller = center.sipp("reinvite_held.xml", service="1014", keys=keys, name="creinvh")
+    ix = _new_call(center, "creinvh", before)
+    wait_for(lambda: center.recorder.of("Connect", ix), 20, "the engine's Connect")
+    _talking(old, agent, "audio both ways before the hold")
+
+    # The agent holds from the desktop (the customer's re-INVITE comes 6 s after the bridge).
+    r = center.run(_http(center, desk, "POST", f"/api/desktop/interactions/{ix}/hold"))
+    assert r.status_code == 200, r.text
+    held = time.monotonic()
+    wait_for(lambda: mostly(old.levels(time.monotonic() - 1.0), None), 5, "music on hold before the move")
+    assert not new.heard(0), "the customer's re-INVITE came before the hold: the test proves nothing"
+
+    # The customer's phone moves its media while held: the music follows, the block stays.
+    old.talking = False
+    wait_for(lambda: len(new.heard(0)) >= 10, 10, "audio on the customer's new port")
+    moved = time.monotonic()
+    time.sleep(2.0)
+    window = (moved + 0.5, moved + 2.0)
+    music = new.levels(*window)
+    assert mostly(music, None), f"the moved customer should hear music on hold, heard {music}"
+    assert AGENT not in music, "the moved customer hears the agent on hold"
+    assert len(agent.heard(*window)) < 5, f"the agent hears {agent.levels(*window)} on hold"
+    assert len(old.heard(moved + 0.5)) < 5, "rtpengine still sends to the customer's old port"
+    assert center.services.engine.interactions[ix].state.name == "HELD"
+    assert len(center.recorder.of("HoldStarted", ix)) == 1
+    assert not center.recorder.of("HoldEnded", ix), "the customer's re-INVITE ended the agent's hold"
+
+    r = center.run(_http(center, desk, "POST", f"/api/desktop/interactions/{ix}/resume"))
+    assert r.status_code == 200, r.text
+    resumed = time.monotonic()
+    _talking(new, agent, "audio both ways with the customer's new port after the resume", timeout=5)
+    assert center.services.engine.interactions[ix].state.name == "CONNECTED"
+    assert len(center.recorder.of("HoldStarted", ix)) == 1
+    assert len(center.recorder.of("HoldEnded", ix)) == 1
+    hold_seconds = center.services.engine.interactions[ix].hold_seconds
+    assert resumed - held - 1 < hold_seconds < resumed - held + 1, hold_seconds
+
+    r = center.run(_http(center, desk, "POST", f"/api/desktop/interactions/{ix}/end"))
+    assert r.status_code == 200, r.text
+    assert finish(caller, 20) == 0  # its re-INVITE got a 200 with SDP, sendrecv
+    assert finish(phone, 20) == 0
+    center.submit(AgentLoggedOut("hedy"))

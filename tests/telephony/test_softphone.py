@@ -15,6 +15,7 @@ the agent desktop with JsSIP (fake microphone), and sipp callers and desk phones
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import time
@@ -61,20 +62,9 @@ def phone_center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cen
     import sippy.Core.EventDispatcher  # type: ignore[import-untyped] # noqa: F401  (main thread)
 
     from centrale.telephony.settings import SipAccount, TelephonySettings
-    from server.live import serve
 
     tmp = tmp_path_factory.mktemp("softphone")
     ng_port = free_port()
-    rtp = free_port(100)
-    rtpengine = subprocess.Popen(
-        [
-            "rtpengine", "--config-file=none", "--foreground", "--log-stderr", "--table=-1",
-            "--interface=127.0.0.1", f"--listen-ng=127.0.0.1:{ng_port}",
-            f"--port-min={rtp}", f"--port-max={rtp + 99}", f"--listen-cli=127.0.0.1:{free_port()}",
-            "--delete-delay=0", "--log-level=6",
-        ],
-        stdout=subprocess.DEVNULL, stderr=open(tmp / "rtpengine.log", "wb"),  # noqa: SIM115
-    )  # fmt: skip
     sip_port, ws_port = free_port(), free_port()
     telephony = TelephonySettings(
         sip_port=sip_port,
@@ -88,25 +78,67 @@ def phone_center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cen
         ],
         ng_timeout=5.0,
     )
+    with live_phone_center(tmp, telephony, ng_port) as running:
+        yield running
+
+
+def audio_both_ways(center: Center, call: Any, other: str) -> None:
+    """Wait for > 20 RTP packets from the browser's side *and* from the other party's (rtpengine's
+    per-tag counters); on failure print what rtpengine saw."""
+    seen: dict[str, int] = {}
+
+    def both_ways() -> dict[str, int] | None:
+        seen.update(_packets(center, call.call_id))
+        return seen if seen.get(call.caller_tag, 0) > 20 and seen.get(call.media_tag, 0) > 20 else None
+
+    try:
+        counts = wait_for(both_ways, 20, f"RTP from the {other} and from the browser")
+    except AssertionError:
+        print("packets per tag:", seen, other, call.caller_tag, "browser", call.media_tag)
+        log = (center.tmp / "rtpengine.log").read_text(errors="replace").splitlines()
+        print("rtpengine:", "\n".join(x for x in log if "'query'" not in x)[-8000:])
+        print("browser's SDP:", call.leg.sdp if call.leg else None)
+        raise
+    assert counts[call.caller_tag] > 20 and counts[call.media_tag] > 20
+
+
+@contextlib.contextmanager
+def live_phone_center(tmp: Path, telephony: Any, ng_port: int, **center: Any) -> Iterator[tuple[Center, Any]]:
+    """rtpengine (its NG on `ng_port`) and the live server with `telephony`, as a Center; everything
+    started here is stopped afterwards. `center`: extra Center fields (e.g. `carriers`)."""
+    from server.live import serve
+
+    rtp = free_port(100)
+    rtpengine = subprocess.Popen(
+        [
+            "rtpengine", "--config-file=none", "--foreground", "--log-stderr", "--table=-1",
+            "--interface=127.0.0.1", f"--listen-ng=127.0.0.1:{ng_port}",
+            f"--port-min={rtp}", f"--port-max={rtp + 99}", f"--listen-cli=127.0.0.1:{free_port()}",
+            "--delete-delay=0", "--log-level=6",
+        ],
+        stdout=subprocess.DEVNULL, stderr=open(tmp / "rtpengine.log", "wb"),  # noqa: SIM115
+    )  # fmt: skip
     try:
         with serve(f"sqlite:///{tmp / 'centrale.db'}", settings={"telephony": telephony}) as live:
             recorder = Recorder()
             live.services.writer.listeners.append(recorder)
             sip = live.services.extras["sip"]
-            center = Center(live.loop, live.services, sip, sip_port, ng_port, recorder, tmp)
+            running = Center(
+                live.loop, live.services, sip, telephony.sip_port, ng_port, recorder, tmp, **center
+            )
             deadline = time.monotonic() + 15
             while True:
                 try:
-                    center.run(sip.ng.ping(), 3)
+                    running.run(sip.ng.ping(), 3)
                     break
                 except Exception:
                     if time.monotonic() > deadline or rtpengine.poll() is not None:
                         raise RuntimeError("rtpengine did not answer NG pings") from None
                     time.sleep(0.2)
             try:
-                yield center, live
+                yield running, live
             finally:
-                for proc in center.procs:
+                for proc in running.procs:
                     if proc.poll() is None:
                         proc.kill()
                         proc.wait()
@@ -303,23 +335,7 @@ def test_browser_softphone_answers_a_queued_call_with_audio_both_ways(
             call = center.sip.calls[ix]
             # Audio both ways through rtpengine's WebRTC bridge: SRTP from the browser's fake
             # microphone, G.711 from the caller.
-            seen: dict[str, int] = {}
-
-            def both_ways() -> dict[str, int] | None:
-                seen.update(_packets(center, call.call_id))
-                return (
-                    seen if seen.get(call.caller_tag, 0) > 20 and seen.get(call.media_tag, 0) > 20 else None
-                )
-
-            try:
-                counts = wait_for(both_ways, 20, "RTP from the caller and from the browser")
-            except AssertionError:
-                print("packets per tag:", seen, "caller", call.caller_tag, "browser", call.media_tag)
-                log = (center.tmp / "rtpengine.log").read_text(errors="replace").splitlines()
-                print("rtpengine:", "\n".join(x for x in log if "'query'" not in x)[-8000:])
-                print("browser's SDP:", call.leg.sdp if call.leg else None)
-                raise
-            assert counts[call.caller_tag] > 20 and counts[call.media_tag] > 20
+            audio_both_ways(center, call, "caller")
             ARTIFACTS.mkdir(exist_ok=True)
             tab.screenshot("softphone-talking", full_page=False)
             page.click("#sp-hangup")

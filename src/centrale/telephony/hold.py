@@ -30,7 +30,9 @@ phone is re-INVITEd with rtpengine's new agent-side SDP if its address or direct
 phone knows it is on hold; its answer is given to rtpengine if the phone's media moved. A customer's
 hold is not the agent's hold: the engine is not told (no HoldStarted, no hold time in AHT), it is
 logged. rtpengine's player keeps playing through such a re-offer (tested: the queued customer's
-music follows them to their new port), so music on hold is not restarted.
+music follows them to their new port), so music on hold is not restarted; nor is ``block media``
+re-applied when the agent holds the call: rtpengine keeps it on the tags through the re-offer (tested:
+the music reaches the customer's new port and neither party hears the other until the resume).
 """
 
 from __future__ import annotations
