@@ -185,6 +185,14 @@ def test_a_reused_interaction_id_is_refused_and_the_server_goes_on(server) -> No
         assert admin.get("/api/health").json()["ok"] is True
 
 
+def test_ids_and_offsets_beyond_what_the_database_holds_are_refused_not_overflowed(server) -> None:  # type: ignore[no-untyped-def]
+    huge = 2**63  # one more than SQLite's and PostgreSQL's largest integer
+    with server.client("admin") as admin:
+        assert admin.get("/api/audit", params={"before": huge}).status_code == 422
+        assert admin.get("/api/audit", params={"before": huge - 1}).status_code == 200
+        assert admin.get("/api/webhooks/any/deliveries", params={"before": huge}).status_code == 422
+
+
 def test_a_callback_agreed_at_wrap_up_is_queued_when_due(server) -> None:  # type: ignore[no-untyped-def]
     with server.client("anna") as anna, server.client("admin") as admin:
         anna.post("/api/desktop/login", json={"ready": True})

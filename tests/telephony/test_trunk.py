@@ -11,6 +11,7 @@ import pytest
 from centrale.core.config import AgentConfig, QueueConfig, WrapUp, WrapUpMode
 from centrale.core.events import AgentAdded, AgentLoggedIn, InteractionEnded, QueueConfigured, WrapUpCompleted
 from centrale.core.expressions import parse
+from server.outbound_fixtures import campaign_document
 
 from .conftest import Center, carrier_number, finish, sipp_stats, wait_for
 
@@ -20,31 +21,17 @@ LIVE, DROP = "out_live", "out_drop"  # olga's queue (her phone answers); zed's (
 
 
 def _document(campaign_id: str, queue: str) -> dict[str, Any]:
-    rule = {"delay": "1h", "max_attempts": 3}
-    return {
-        "account": "acme",
-        "queue": queue,
-        "campaign": {"id": campaign_id, "name": f"Trunk test {campaign_id}"},
-        "mode": "progressive",
-        "caller_id": "+442079460000",
-        "ring_timeout": "15s",  # the UK preset's minimum (Ofcom),
-        "lists": [{"name": "customers", "region": "GB", "map": {"phone": "Phone", "first_name": "Name"}}],
-        "retry": {
-            "max_attempts": 6,
-            "no_answer": rule,
-            "busy": rule,
-            "machine": rule,
-            "failed": rule,
-            "abandoned": {"delay": "1d", "max_attempts": 2},
-            "callback": {"delay": "1d", "max_attempts": 2},
-        },
-        "compliance": {"preset": "uk", "purpose": "telemarketing"},
-        "dispositions": [
+    return campaign_document(
+        campaign_id,
+        queue=queue,
+        campaign={"id": campaign_id, "name": f"Trunk test {campaign_id}"},
+        ring_timeout="15s",  # the UK preset's minimum (Ofcom)
+        dispositions=[
             {"code": "sale", "label": "Sale", "category": "sale"},
             {"code": "not_interested", "label": "Not interested", "category": "not_interested"},
             {"code": "do_not_call", "label": "Do not call", "category": "do_not_call"},
         ],
-    }
+    )
 
 
 def _csv(cases: list[str]) -> bytes:

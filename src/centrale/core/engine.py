@@ -149,9 +149,6 @@ _COMPLETE: Final = IT.COMPLETE
 _RESERVE: Final = AT.RESERVE
 _ACCEPT_AGENT: Final = AT.ACCEPT
 _QUEUED_S: Final = IS.QUEUED
-_BUSY: Final = AS.BUSY
-_WRAP_UP: Final = AS.WRAP_UP
-_RESERVED: Final = AS.RESERVED
 _LOGGED_OUT: Final = AS.LOGGED_OUT
 _READY: Final = AS.READY
 _NOT_READY: Final = AS.NOT_READY
@@ -506,12 +503,7 @@ class Engine:
         agent.version += 1
         if old is new and agent.reason == reason:
             return
-        since = agent.state_since
-        if old is not _LOGGED_OUT and now > since:
-            self._agent_time(agent, old, since, now)
-            agent.logged_in_seconds += now - since
-            if old is not _READY and old is not _NOT_READY:
-                agent.busy_seconds += now - since
+        self._settle_time(agent, now)
         if new is AS.READY and old is not AS.READY:
             agent.idle_since = now
         agent.state = new
@@ -871,9 +863,8 @@ class Engine:
             step=step,
         )
         ix.line = q
-        stats = self.stats
         if not self._is_open(q, now):
-            stats.on_outcome(qc.id, now, CLOSED)
+            self._row(ix)[CLOSED] += 1
             self._refuse(ix, q, now, out, "closed")
             return ix
         if iid.endswith(":callback"):
@@ -881,7 +872,7 @@ class Engine:
             # outcome "callback requested"); only its handling is counted again.
             ix.counted = False
         else:
-            stats.arrival_in(self._row(ix))
+            Stats.arrival_in(self._row(ix))
         if qc.max_length is not None and len(q.waiting) >= qc.max_length:
             self._row(ix)[OVERFLOWED] += 1
             self._refuse(ix, q, now, out, "queue_full")
@@ -1598,12 +1589,12 @@ class Engine:
 
     def _settle_time(self, agent: Agent, now: float) -> None:
         """Count the agent's time in its current state up to `now` (its state does not change)."""
-        if agent.state is not _LOGGED_OUT and now > agent.state_since:
-            elapsed = now - agent.state_since
-            self._agent_time(agent, agent.state, agent.state_since, now)
-            agent.logged_in_seconds += elapsed
-            if agent.state is _BUSY or agent.state is _WRAP_UP or agent.state is _RESERVED:
-                agent.busy_seconds += elapsed
+        state, since = agent.state, agent.state_since
+        if state is not _LOGGED_OUT and now > since:
+            self._agent_time(agent, state, since, now)
+            agent.logged_in_seconds += now - since
+            if state is not _READY and state is not _NOT_READY:  # reserved, busy or wrap-up
+                agent.busy_seconds += now - since
             agent.state_since = now
 
     # === reading =================================================================================

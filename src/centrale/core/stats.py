@@ -48,7 +48,7 @@ _TFIELDS = 5
 
 
 class Stats:
-    """Streaming counters. The engine calls the ``on_*`` hooks; reports read ``figures``."""
+    """Streaming counters. The engine calls the hooks; reports read ``figures``."""
 
     def __init__(
         self,
@@ -76,35 +76,26 @@ class Stats:
         self.queue_account[queue] = account
         self.queues.setdefault(queue, {})
 
-    def _bucket(self, queue: str, t: float) -> list[float]:
+    def row(self, queue: str, arrived_at: float) -> list[float]:
+        """The bucket an interaction that arrived at `arrived_at` is counted in (created if need be).
+
+        Buckets are never replaced or dropped, so the engine keeps this reference on the
+        interaction and counts its outcome in it (``bucket[field] += 1`` for overflowed, expired,
+        callback requested, transferred, RONA and closed; the ``*_in`` hooks below for the rest),
+        without looking it up again by queue and interval.
+        """
         buckets = self.queues[queue]
-        idx = int((t - self.origin) // self.interval)
+        idx = int((arrived_at - self.origin) // self.interval)
         b = buckets.get(idx)
         if b is None:
             b = buckets[idx] = [0.0] * _QFIELDS
         return b
 
-    def row(self, queue: str, arrived_at: float) -> list[float]:
-        """The bucket an interaction that arrived at `arrived_at` is counted in (created if need be).
-
-        Buckets are never replaced or dropped, so the engine keeps this reference on the
-        interaction and counts its outcome with the ``*_in`` hooks below, without looking it up
-        again by queue and interval.
-        """
-        return self._bucket(queue, arrived_at)
-
-    # --- interaction hooks ----------------------------------------------------------------------
-    # Each hook comes in two forms: by queue id (looked up here) and by bucket (``*_in``: the
-    # engine's hot path, with the queue's settings passed in from its configuration, which is what
-    # ``add_queue`` records here too).
-    def on_arrival(self, queue: str, arrived_at: float) -> None:
-        self.row(queue, arrived_at)[OFFERED] += 1
-
-    def arrival_in(self, b: list[float]) -> None:
+    # --- interaction hooks (on the bucket from ``row``; the queue's settings come from its
+    # configuration, which ``add_queue`` records here too) -----------------------------------------
+    @staticmethod
+    def arrival_in(b: list[float]) -> None:
         b[OFFERED] += 1
-
-    def on_answer(self, queue: str, arrived_at: float, answered_at: float) -> None:
-        self.answer_in(self._bucket(queue, arrived_at), answered_at - arrived_at, self.sl_threshold[queue])
 
     @staticmethod
     def answer_in(b: list[float], wait: float, sl_threshold: float) -> None:
@@ -114,10 +105,6 @@ class Stats:
             b[ANSWERED_WITHIN] += 1
         if wait > b[MAX_WAIT]:
             b[MAX_WAIT] = wait
-
-    def on_abandon(self, queue: str, arrived_at: float, at: float) -> None:
-        b = self._bucket(queue, arrived_at)
-        self.abandon_in(b, at - arrived_at, self.sl_threshold[queue], self.short_abandon[queue])
 
     @staticmethod
     def abandon_in(b: list[float], wait: float, sl_threshold: float, short_abandon: float) -> None:
@@ -129,13 +116,6 @@ class Stats:
             b[ABANDONED_WITHIN] += 1
         if wait > b[MAX_WAIT]:
             b[MAX_WAIT] = wait
-
-    def on_outcome(self, queue: str, arrived_at: float, field: int) -> None:
-        """Overflowed, expired, callback requested or transferred while waiting; RONA counts."""
-        self._bucket(queue, arrived_at)[field] += 1
-
-    def on_handled(self, queue: str, arrived_at: float, talk: float, hold: float, wrap: float) -> None:
-        self.handled_in(self._bucket(queue, arrived_at), self.queue_account[queue], talk, hold, wrap)
 
     def handled_in(self, b: list[float], account: str, talk: float, hold: float, wrap: float) -> None:
         b[HANDLED] += 1

@@ -57,7 +57,7 @@ from centrale.outbound.mapping import CUSTOM_PREFIX
 from centrale.outbound.pacing import Observation, PacingPolicy, PacingSnapshot
 from centrale.outbound.results import ContactResult, export_results
 from centrale.outbound.retry import Outcome, RetryKind, retry_kind
-from centrale.outbound.rules import _contact_consent
+from centrale.outbound.rules import prior_consent
 from centrale.outbound.state import ComplianceState, MessageLeft
 from centrale.outbound.survey import AgentlessPlan
 from centrale.outbound.targets import IsoWeek, Progress, progress
@@ -500,7 +500,7 @@ class Campaign:
             lead.due_at = None
             lead.reason = "message left on the answering machine"
         elif outcome is Outcome.MACHINE_MESSAGE:
-            self._retry(lead, RetryKind.MACHINE, at)
+            self._retry(lead, retry_kind(outcome), at)
             lead.reason = f"message left on the answering machine; {lead.reason}"
         elif category is None:
             self._retry(lead, retry_kind(outcome), at)
@@ -548,20 +548,8 @@ class Campaign:
 
     def _recorded_message_consent(self, lead: Lead, at: datetime) -> str | None:
         """The consent that allows a recorded message to the lead at ``at``, in words, or None."""
-        s = self.settings.compliance
-        record = self.compliance.consents.valid_consent(
-            lead.contact.phone, s.account_id, s.campaign_id, s.purpose, at
-        )
-        if record is None:
-            record = _contact_consent(lead.contact, s)
-            if record is not None and not (
-                record.valid_at(at) and record.scope.covers(s.account_id, s.campaign_id, s.purpose)
-            ):
-                record = None
-        if record is None:
-            return None
-        via = f" via {record.source}" if record.source else ""
-        return f"consent given {record.given_at.date().isoformat()}{via} for {record.scope}"
+        contact = lead.contact
+        return prior_consent(self.compliance, contact.phone, contact, self.settings.compliance, at)
 
     def _check_machine_report(self, lead: Lead, outcome: Outcome, machine: bool, at: datetime) -> str:
         """Refuse a machine report the campaign's setting does not allow; the consent relied on."""

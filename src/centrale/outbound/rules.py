@@ -108,16 +108,9 @@ class ConsentRule(_Base):
 
     def check(self, ctx: DialContext) -> RuleOutcome:
         s = ctx.settings
-        record = ctx.state.consents.valid_consent(ctx.number, s.account_id, s.campaign_id, s.purpose, ctx.now)
-        if record is None and ctx.contact is not None:
-            record = _contact_consent(ctx.contact, s)
-            if record is not None and not (
-                record.valid_at(ctx.now) and record.scope.covers(s.account_id, s.campaign_id, s.purpose)
-            ):
-                record = None
-        if record is not None:
-            via = f" via {record.source}" if record.source else ""
-            return self.allow(f"consent given {record.given_at.date().isoformat()}{via} for {record.scope}")
+        consent = prior_consent(ctx.state, ctx.number, ctx.contact, s, ctx.now)
+        if consent is not None:
+            return self.allow(consent)
         relationship = self._relationship(ctx)
         if relationship is not None:
             return self.allow(relationship)
@@ -145,6 +138,26 @@ class ConsentRule(_Base):
                 years = f"{self.relationship_years:g}"
                 return f"customer relationship ended {ended.isoformat()}, less than {years} years ago"
         return None
+
+
+def prior_consent(
+    state: ComplianceState, number: str, contact: Contact | None, settings: CampaignCompliance, at: datetime
+) -> str | None:
+    """The prior consent that covers a call to ``number`` at ``at`` under ``settings``, in words
+    (given when, via what, for which scope), or None: the consent registry first, then the
+    contact's own consent columns."""
+    s = settings
+    record = state.consents.valid_consent(number, s.account_id, s.campaign_id, s.purpose, at)
+    if record is None and contact is not None:
+        record = _contact_consent(contact, s)
+        if record is not None and not (
+            record.valid_at(at) and record.scope.covers(s.account_id, s.campaign_id, s.purpose)
+        ):
+            record = None
+    if record is None:
+        return None
+    via = f" via {record.source}" if record.source else ""
+    return f"consent given {record.given_at.date().isoformat()}{via} for {record.scope}"
 
 
 def _contact_consent(contact: Contact, settings: CampaignCompliance) -> ConsentRecord | None:

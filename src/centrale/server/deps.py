@@ -12,7 +12,7 @@ job, with :func:`check_account` and the principal's ``account_filter()``.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
@@ -20,10 +20,17 @@ from centrale.server.errors import ApiError
 from centrale.server.security import Permission, Principal, tokens_equal
 from centrale.server.services import Services
 
+if TYPE_CHECKING:
+    from centrale.core.engine import Engine
+
 SESSION_COOKIE = "centrale_session"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
+
+# The largest integer SQLite and PostgreSQL (BIGINT) hold: the upper bound of every id or offset a
+# request may pass to a query, so an absurd value is a 422 rather than an overflow in the database.
+MAX_SQL_INT = 2**63 - 1
 
 def services(request: Request) -> Services:
     svc: Services = request.app.state.services
@@ -91,3 +98,21 @@ def plain(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client is not None else ""
+
+
+def agent_of(who: Principal, engine: Engine) -> str:
+    """The agent the principal works as: 403 for a user who is no agent, 404 when not configured."""
+    if who.agent is None:
+        raise ApiError(403, "desktop.no_agent", "this user does not work as an agent")
+    if who.agent not in engine.agents:
+        raise ApiError(404, "agent.unknown", f"agent {who.agent!r} is not configured")
+    return who.agent
+
+
+def audit(
+    request: Request, who: Principal, action: str, target: str, account: str | None, detail: Any
+) -> None:
+    """Record `who`'s `action` on `target` in the audit log, with the client's address."""
+    services(request).audit.record(
+        who.username, action, target=target, account=account, detail=detail, ip=client_ip(request)
+    )

@@ -400,8 +400,6 @@ def _dt(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-
-
 # --- in-memory state -----------------------------------------------------------------------------------
 @dataclass
 class UploadedList:
@@ -609,6 +607,9 @@ class CampaignRunner(Listener):
             list_rows = (
                 conn.execute(sa.select(campaign_lists).order_by(campaign_lists.c.created)).mappings().all()
             )
+        lists_of: dict[str, list[Any]] = {}
+        for lr in list_rows:
+            lists_of.setdefault(lr["campaign"], []).append(lr)
         self._load_dnc()
         positions = self.store.campaign_positions()
         for row in rows:
@@ -630,20 +631,19 @@ class CampaignRunner(Listener):
                 parsed.document,
                 parsed.settings,
             )
-            for lr in list_rows:
-                if lr["campaign"] == run.id:
-                    run.lists[lr["name"]] = UploadedList(
-                        lr["name"],
-                        lr["filename"],
-                        lr["region"],
-                        dict(lr["mapping"]),
-                        lr["rows"],
-                        lr["accepted"],
-                        lr["rejected"],
-                        list(lr["issues"]),
-                        tuple(contact_from_json(c) for c in lr["contacts"]),
-                        float(lr["created"]),
-                    )
+            for lr in lists_of.get(run.id, ()):
+                run.lists[lr["name"]] = UploadedList(
+                    lr["name"],
+                    lr["filename"],
+                    lr["region"],
+                    dict(lr["mapping"]),
+                    lr["rows"],
+                    lr["accepted"],
+                    lr["rejected"],
+                    list(lr["issues"]),
+                    tuple(contact_from_json(c) for c in lr["contacts"]),
+                    float(lr["created"]),
+                )
             saved = positions.get(run.id)
             state = saved[0] if saved is not None else None
             try:

@@ -297,10 +297,6 @@ class Hub(Listener):
                 if not subs:
                     del self._desktops[agent]
 
-    @property
-    def subscribers(self) -> int:
-        return len(self._boards) + sum(len(s) for s in self._desktops.values())
-
     async def _publish(self) -> None:
         while True:
             await self._dirty.wait()

@@ -785,7 +785,6 @@ class WebhookListener(Listener):
         self._loaded_at = -math.inf
         self._accounts = _AccountMemory()
         self._woken: set[str] = set()
-        self.written = 0  # deliveries written so far (for tests and metrics)
 
     @property
     def subscriptions(self) -> int:
@@ -843,7 +842,6 @@ class WebhookListener(Listener):
                     memory.finish(item.interaction)
         if rows:
             conn.execute(webhook_deliveries.insert(), rows)
-            self.written += len(rows)
             self._woken.update(r["webhook"] for r in rows)
 
     def _add(

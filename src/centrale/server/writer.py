@@ -270,7 +270,3 @@ class Writer:
     def _fire(self, timer: int) -> None:
         self._timers.pop(timer, None)
         self.post(TimerFired(timer))
-
-    @property
-    def armed_timers(self) -> int:
-        return len(self._timers)

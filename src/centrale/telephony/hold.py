@@ -213,7 +213,7 @@ class HoldControl:
 
         sip = self.features.sip
         if not sdp.strip():  # an offerless re-INVITE: our offer is the SDP the customer has
-            sip._to_sip(_answer_current, call.caller)
+            sip._to_sip(answer_current, call.caller)
             return
         async with call.lock:
             if call.state is CallState.ENDED or not call.media:
@@ -294,7 +294,7 @@ class HoldControl:
                 log.error("%s: the agent phone's new media are not bridged: %s", call.interaction, exc)
 
 
-def _answer_current(ua: object) -> None:
+def answer_current(ua: object) -> None:
     """On the SIP thread: answer a re-INVITE with the SDP the other side already has."""
     from sippy.CCEvents import CCEventConnect  # type: ignore[import-untyped]
 
@@ -310,4 +310,4 @@ def _fail_update(ua: object, code: int, reason: str) -> None:
         ua.recvEvent(CCEventFail((code, reason)))  # type: ignore[attr-defined]
 
 
-__all__ = ["HoldControl", "answer_direction", "direction", "holding"]
+__all__ = ["HoldControl", "answer_current", "answer_direction", "direction", "holding"]

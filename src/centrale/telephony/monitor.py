@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from centrale.core.errors import DomainError
+from centrale.telephony.hold import answer_current
 from centrale.telephony.mixer import Mixer
 from centrale.telephony.ng import NgError
 from centrale.telephony.recording import sdp_address
@@ -242,7 +243,7 @@ class MonitorControl:
                 ua.centrale_session = None
                 sip._to_loop(self._supervisor_gone, session)
             elif isinstance(event, CCEventUpdate):
-                ua.recvEvent(CCEventConnect((200, "OK", ua.lSDP)))
+                answer_current(ua)
         except Exception:
             sip.failures += 1
             log.exception("supervisor event %s failed", event)
@@ -321,13 +322,7 @@ class MonitorControl:
         from centrale.telephony.sip import _media_lines
 
         sip = self.features.sip
-        if call.outbound:  # we offered first: re-offer the agent side, confirm the customer's answer
-            caller_sdp = await sip.ng.offer(
-                call.call_id, call.media_tag, agent_side_sdp, flags=["port latching"]
-            )
-            await sip.ng.answer(call.call_id, call.media_tag, call.caller_tag, call.caller_sdp)
-        else:
-            caller_sdp = await sip.ng.answer(call.call_id, call.caller_tag, call.media_tag, agent_side_sdp)
+        caller_sdp = await sip.bridge_media(call, agent_side_sdp)
         if _media_lines(caller_sdp) != _media_lines(call.local_sdp):
             call.local_sdp = caller_sdp
             sip._to_sip(sip._sip_update, call.caller, caller_sdp)

@@ -652,23 +652,7 @@ class SipService(Listener):
             return
         self.caller_side.quiet(call)  # no prompt or announcement may start over the conversation
         try:
-            if call.outbound and not self.agent_media.answers_like_inbound(call):
-                # We offered first (agent side = media_tag, a placeholder): re-offer that side with
-                # the phone's SDP (keeping rtpengine's ports), and confirm the customer's answer.
-                caller_sdp = await self.ng.offer(
-                    call.call_id, call.media_tag, leg.sdp or "", flags=["port latching"]
-                )
-                await self.ng.answer(call.call_id, call.media_tag, call.caller_tag, call.caller_sdp)
-            else:
-                with contextlib.suppress(NgError):  # nothing playing is fine
-                    await self.ng.stop_media(call.call_id, call.caller_tag)
-                caller_sdp = await self.ng.answer(
-                    call.call_id,
-                    call.caller_tag,
-                    call.media_tag,
-                    leg.sdp or "",
-                    **self.agent_media.answer_flags(call),  # a browser's answer: plain RTP to the caller
-                )
+            caller_sdp = await self.bridge_media(call, leg.sdp or "", stop_music=True)
         except NgError as exc:
             log.error("%s: cannot bridge the media: %s", call.interaction, exc)
             await self._end(call, hangup_caller=True, tell=InteractionEnded(call.interaction))
@@ -679,12 +663,31 @@ class SipService(Listener):
                 await self._start_recording(call, leg, caller_sdp)
             else:
                 log.info("%s: not recorded (the account's recording mode or the caller)", call.interaction)
-        if call.outbound and _media_lines(caller_sdp) == _media_lines(call.local_sdp):
-            pass  # the customer's media address did not move: no re-INVITE needed
-        else:
+        # an outbound customer whose media address did not move needs no re-INVITE
+        if not call.outbound or _media_lines(caller_sdp) != _media_lines(call.local_sdp):
             call.local_sdp = caller_sdp
             self._to_sip(self._sip_update, call.caller, caller_sdp)
         log.info("%s: connected to agent %s", call.interaction, leg.agent)
+
+    async def bridge_media(self, call: Call, agent_sdp: str, *, stop_music: bool = False) -> str:
+        """rtpengine: the customer's side of `call` talks to `agent_sdp` now; the SDP for the
+        customer (raises NgError). `stop_music`: end what plays to an inbound caller first."""
+        if call.outbound and not self.agent_media.answers_like_inbound(call):
+            # We offered first (agent side = media_tag, a placeholder): re-offer that side with
+            # the agent's SDP (keeping rtpengine's ports), and confirm the customer's answer.
+            caller_sdp = await self.ng.offer(call.call_id, call.media_tag, agent_sdp, flags=["port latching"])
+            await self.ng.answer(call.call_id, call.media_tag, call.caller_tag, call.caller_sdp)
+            return caller_sdp
+        if stop_music:
+            with contextlib.suppress(NgError):  # nothing playing is fine
+                await self.ng.stop_media(call.call_id, call.caller_tag)
+        return await self.ng.answer(
+            call.call_id,
+            call.caller_tag,
+            call.media_tag,
+            agent_sdp,
+            **self.agent_media.answer_flags(call),  # a browser's answer: plain RTP to the caller
+        )
 
     # --- asyncio: SIP events ---------------------------------------------------------------------------
     async def _arrive(self, call: Call) -> None:

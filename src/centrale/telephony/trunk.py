@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from centrale.server.trunk import CallProgress
+from centrale.telephony.hold import answer_current
 from centrale.telephony.music import wav_seconds, write_information_message
 from centrale.telephony.ng import NgError
 from centrale.telephony.settings import TrunkSettings
@@ -165,7 +166,7 @@ class SipTrunk:
                 kind, code, sdp, tag = await asyncio.wait_for(asyncio.shield(d.final), ring_timeout)
             except TimeoutError:
                 d.over = True
-                sip._to_sip(self._sip_cancel, d)
+                sip._to_sip(self._sip_hangup_dial, d)
                 outcome = CallProgress.NO_ANSWER if d.responded else CallProgress.FAILED
                 if not d.responded:
                     log.warning("dial %s: no response from %s:%d", dial_id, host, port)
@@ -181,7 +182,7 @@ class SipTrunk:
         except asyncio.CancelledError:  # the dialer stops while the call rings: CANCEL it
             if not d.over:
                 d.over = True
-                sip._to_sip(self._sip_cancel, d)
+                sip._to_sip(self._sip_hangup_dial, d)
                 sip._spawn(self._forget, (d,))
             raise
         finally:
@@ -193,7 +194,7 @@ class SipTrunk:
             agent_sdp = await sip.ng.answer(d.call_id, d.media_tag, tag, sdp)
         except NgError as exc:
             log.error("dial %s: answered, but media failed: %s", d.dial_id, exc)
-            sip._to_sip(self._sip_bye, d)
+            sip._to_sip(self._sip_hangup_dial, d)
             await self._forget(d)
             return CallProgress.FAILED, None
         call = Call(
@@ -252,7 +253,7 @@ class SipTrunk:
         d = self._dials.get(dial_id)
         if d is not None and not d.over:  # still ringing (the dialer stops): cancel
             d.over = True
-            sip._to_sip(self._sip_cancel, d)
+            sip._to_sip(self._sip_hangup_dial, d)
             if not d.final.done():
                 d.final.set_result(("fail", 487, "", ""))
             return
@@ -358,16 +359,11 @@ class SipTrunk:
         elif isinstance(event, CCEventDisconnect):
             self.sip._to_loop(self._on_end, d, 0)
         elif isinstance(event, CCEventUpdate):
-            # A re-INVITE from the customer's side: keep the media as it is.
-            ua.recvEvent(CCEventConnect((200, "OK", ua.lSDP)))
+            answer_current(ua)  # a re-INVITE from the customer's side: keep the media as it is
 
-    def _sip_cancel(self, d: _Dial) -> None:
+    def _sip_hangup_dial(self, d: _Dial) -> None:
         if d.ua is not None:
-            self.sip._sip_hangup(d.ua)  # CANCEL while trying/ringing, BYE if it answered meanwhile
-
-    def _sip_bye(self, d: _Dial) -> None:
-        if d.ua is not None:
-            self.sip._sip_hangup(d.ua)
+            self.sip._sip_hangup(d.ua)  # CANCEL while trying/ringing, BYE once it answered
 
     # --- asyncio: SIP events --------------------------------------------------------------------------
     async def _on_ring(self, d: _Dial) -> None:
@@ -380,11 +376,11 @@ class SipTrunk:
         if not d.final.done():
             d.amd = amd
             if d.over:  # answered after the CANCEL (or hangup) went out: hang that leg up
-                self.sip._to_sip(self._sip_bye, d)
+                self.sip._to_sip(self._sip_hangup_dial, d)
                 return
             d.final.set_result(("connect", 200, sdp, tag))
         elif d.final.result()[0] != "connect":
-            self.sip._to_sip(self._sip_bye, d)  # a 200 racing our CANCEL (ring time-out)
+            self.sip._to_sip(self._sip_hangup_dial, d)  # a 200 racing our CANCEL (ring time-out)
         # else: the answer to our re-INVITE (bridging): nothing to do
 
     async def _on_end(self, d: _Dial, code: int) -> None:

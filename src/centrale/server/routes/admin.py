@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from centrale.server.deps import client_ip, need, plain, services
+from centrale.server.deps import MAX_SQL_INT, client_ip, need, plain, services
 from centrale.server.errors import ApiError
 from centrale.server.privacy import erase_interactions
 from centrale.server.security import Permission, Principal
@@ -126,7 +126,7 @@ async def delete_user(
 async def audit(
     request: Request,
     limit: int = Query(100, ge=1, le=1000),
-    before: int | None = Query(None, ge=1),
+    before: int | None = Query(None, ge=1, le=MAX_SQL_INT),
     action: str | None = None,
     who: Principal = Depends(need(Permission.AUDIT_READ)),
 ) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from centrale.outbound.errors import ListImportError
 from centrale.outbound.report import write_report
-from centrale.server.deps import check_account, client_ip, need, services
+from centrale.server.deps import MAX_SQL_INT, audit, check_account, need, services
 from centrale.server.dialer import (
     GLOBAL_SCOPE,
     PAUSED,
@@ -76,14 +76,6 @@ def runner(request: Request) -> CampaignRunner:
     if not isinstance(found, CampaignRunner):
         raise ApiError(503, "campaign.unavailable", "outbound campaigns are not enabled on this server")
     return found
-
-
-def _audit(
-    request: Request, who: Principal, action: str, target: str, account: str | None, detail: Any
-) -> None:
-    services(request).audit.record(
-        who.username, action, target=target, account=account, detail=detail, ip=client_ip(request)
-    )
 
 
 def _campaign(request: Request, who: Principal, campaign: str) -> CampaignRun:
@@ -159,7 +151,7 @@ async def create_campaign(
         run = await r.create(parsed)
     except (DocumentProblem, CampaignProblem) as exc:
         raise _problem(exc) from None
-    _audit(request, who, "campaign.create", run.id, run.account, {"document": body})
+    audit(request, who, "campaign.create", run.id, run.account, {"document": body})
     return _detail(r, run)
 
 
@@ -186,7 +178,7 @@ async def update_campaign(
         await r.update(run, parsed)
     except (DocumentProblem, CampaignProblem) as exc:
         raise _problem(exc) from None
-    _audit(request, who, "campaign.update", run.id, run.account, {"document": body})
+    audit(request, who, "campaign.update", run.id, run.account, {"document": body})
     return _detail(r, run)
 
 
@@ -198,7 +190,7 @@ async def delete_campaign(campaign: str, request: Request, who: Principal = _WRI
         runner(request).delete(run)
     except CampaignProblem as exc:
         raise _problem(exc) from None
-    _audit(request, who, "campaign.delete", run.id, run.account, {})
+    audit(request, who, "campaign.delete", run.id, run.account, {})
     return Response(status_code=204)
 
 
@@ -210,7 +202,7 @@ async def _set_status(campaign: str, status: str, request: Request, who: Princip
         r.set_status(run, status)
     except CampaignProblem as exc:
         raise _problem(exc) from None
-    _audit(
+    audit(
         request,
         who,
         _ACTIONS[status],
@@ -245,7 +237,7 @@ async def list_leads(
     request: Request,
     status: str | None = Query(None, description="ready, in_progress, done, exhausted, previewing"),
     limit: int = Query(100, ge=1, le=10000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_SQL_INT),
     who: Principal = _READ,
 ) -> dict[str, Any]:
     """The campaign's leads: status, attempts, last outcome, disposition and why (blocked, retry …)."""
@@ -338,7 +330,7 @@ async def upload_list(
         raise ApiError(422, f"list.{exc.code}", str(exc)) from None
     report = _report(run, name)
     detail = {k: report[k] for k in ("file", "rows", "accepted", "rejected", "issues_by_code")}
-    _audit(request, who, "campaign.list.upload", f"{run.id}/{name}", run.account, detail)
+    audit(request, who, "campaign.list.upload", f"{run.id}/{name}", run.account, detail)
     return report
 
 
@@ -433,7 +425,7 @@ async def add_dnc(body: DncBody, request: Request, who: Principal = _DNC) -> dic
     except CampaignProblem as exc:
         raise _problem(exc) from None
     account = None if body.scope == GLOBAL_SCOPE else body.scope
-    _audit(request, who, "dnc.add", number, account, {"scope": body.scope, "source": row["source"]})
+    audit(request, who, "dnc.add", number, account, {"scope": body.scope, "source": row["source"]})
     return row
 
 
@@ -452,5 +444,5 @@ async def remove_dnc(
         raise ApiError(404, "dnc.unknown", f"{e164} is not on that list")
     if not r.remove_dnc(e164, scope):
         raise ApiError(404, "dnc.unknown", f"{e164} is not on that list")
-    _audit(request, who, "dnc.remove", e164, r.dnc_account(scope), {"scope": scope})
+    audit(request, who, "dnc.remove", e164, r.dnc_account(scope), {"scope": scope})
     return Response(status_code=204)

@@ -23,7 +23,7 @@ from centrale.server.center import (
     queue_config,
     queue_document,
 )
-from centrale.server.deps import check_account, client_ip, need, services
+from centrale.server.deps import audit, check_account, need, services
 from centrale.server.errors import ApiError
 from centrale.server.security import Permission, Principal
 from centrale.storage.schema import accounts as accounts_table
@@ -34,20 +34,8 @@ _READ = Depends(need(Permission.CONFIG_READ))
 _WRITE = Depends(need(Permission.CONFIG_WRITE))
 
 
-def _audit(
-    request: Request, who: Principal, action: str, target: str, account: str | None, detail: Any
-) -> None:
-    services(request).audit.record(
-        who.username, action, target=target, account=account, detail=detail, ip=client_ip(request)
-    )
-
-
 # --- accounts -------------------------------------------------------------------------------------
-def _account_out(request: Request, a: Account) -> dict[str, Any]:
-    with services(request).store.sql.connect() as conn:
-        settings = conn.execute(
-            sa.select(accounts_table.c.settings).where(accounts_table.c.id == a.id)
-        ).scalar()
+def _account_out(a: Account, settings: dict[str, Any] | None) -> dict[str, Any]:
     settings = settings or {}
     return {
         "id": a.id,
@@ -59,10 +47,13 @@ def _account_out(request: Request, a: Account) -> dict[str, Any]:
 
 @router.get("/accounts")
 async def list_accounts(request: Request, who: Principal = _READ) -> list[dict[str, Any]]:
-    engine = services(request).engine
+    svc = services(request)
+    with svc.store.sql.connect() as conn:
+        rows = conn.execute(sa.select(accounts_table.c.id, accounts_table.c.settings)).all()
+    settings = {account: value for account, value in rows}
     return [
-        _account_out(request, a)
-        for a in sorted(engine.accounts.values(), key=lambda a: a.id)
+        _account_out(a, settings.get(a.id))
+        for a in sorted(svc.engine.accounts.values(), key=lambda a: a.id)
         if who.sees_account(a.id)
     ]
 
@@ -100,8 +91,8 @@ async def _save_account(body: AccountBody, request: Request, who: Principal, act
             "weekly_sales_target": body.weekly_sales_target,
         }
         conn.execute(accounts_table.update().where(accounts_table.c.id == body.id).values(settings=current))
-    _audit(request, who, action, body.id, body.id, body.model_dump())
-    return _account_out(request, svc.engine.accounts[body.id])
+    audit(request, who, action, body.id, body.id, body.model_dump())
+    return _account_out(svc.engine.accounts[body.id], current)
 
 
 # --- dispositions ---------------------------------------------------------------------------------
@@ -146,14 +137,14 @@ async def _save_disposition(
 ) -> dict[str, Any]:
     d = Disposition(body.code, body.label or body.code, body.category, body.account)
     await services(request).writer.submit(E.DispositionConfigured(d))
-    _audit(request, who, action, d.code, d.account, body.model_dump())
+    audit(request, who, action, d.code, d.account, body.model_dump())
     return _disposition_out(d)
 
 
 @router.delete("/dispositions/{code}", status_code=204)
 async def delete_disposition(code: str, request: Request, who: Principal = _WRITE) -> Response:
     await services(request).writer.submit(E.DispositionRemoved(code))
-    _audit(request, who, "disposition.delete", code, None, {})
+    audit(request, who, "disposition.delete", code, None, {})
     return Response(status_code=204)
 
 
@@ -200,7 +191,7 @@ async def _save_queue(body: dict[str, Any], request: Request, who: Principal, ac
         raise ApiError(422, "config.invalid", str(exc)) from None
     check_account(who, cfg.account)
     await svc.writer.submit(E.QueueConfigured(cfg))
-    _audit(request, who, action, cfg.id, cfg.account, body)
+    audit(request, who, action, cfg.id, cfg.account, body)
     return queue_document(svc.engine.queues[cfg.id].config)
 
 
@@ -235,7 +226,7 @@ async def update_queue(
 @router.delete("/queues/{queue}", status_code=204)
 async def delete_queue(queue: str, request: Request, who: Principal = _WRITE) -> Response:
     await services(request).writer.submit(E.QueueRemoved(queue))
-    _audit(request, who, "queue.delete", queue, None, {})
+    audit(request, who, "queue.delete", queue, None, {})
     return Response(status_code=204)
 
 
@@ -270,7 +261,7 @@ async def create_agent(body: AgentBody, request: Request, who: Principal = _WRIT
     if body.account not in svc.engine.accounts:
         raise ApiError(422, "config.invalid", f"account: unknown account {body.account!r}")
     await svc.writer.submit(E.AgentAdded(body.config()))
-    _audit(request, who, "agent.create", body.id, body.account, body.model_dump())
+    audit(request, who, "agent.create", body.id, body.account, body.model_dump())
     return _agent_out(svc.engine, body.id)
 
 
@@ -286,7 +277,7 @@ async def update_agent(
     if body.account not in svc.engine.accounts:
         raise ApiError(422, "config.invalid", f"account: unknown account {body.account!r}")
     await svc.writer.submit(E.AgentUpdated(body.config()))
-    _audit(request, who, "agent.update", agent, body.account, body.model_dump())
+    audit(request, who, "agent.update", agent, body.account, body.model_dump())
     return _agent_out(svc.engine, agent)
 
 
@@ -297,7 +288,7 @@ async def delete_agent(agent: str, request: Request, who: Principal = _WRITE) ->
     if a is None:
         raise ApiError(404, "agent.unknown", f"no agent {agent!r}")
     await svc.writer.submit(E.AgentRemoved(agent))
-    _audit(request, who, "agent.delete", agent, a.account, {})
+    audit(request, who, "agent.delete", agent, a.account, {})
     return Response(status_code=204)
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from centrale.core import events as E
 from centrale.core.engine import Engine
-from centrale.server.deps import need, plain, services
+from centrale.server.deps import agent_of, need, plain, services
 from centrale.server.errors import ApiError
 from centrale.server.security import Permission, Principal
 from centrale.storage.schema import accounts, interactions
@@ -24,14 +24,6 @@ from centrale.storage.schema import accounts, interactions
 router = APIRouter(prefix="/api/desktop", tags=["agent desktop"])
 
 NOT_READY_REASONS = ("break", "lunch", "training", "meeting", "coaching", "other")
-
-
-def _agent_of(who: Principal, engine: Engine) -> str:
-    if who.agent is None:
-        raise ApiError(403, "desktop.no_agent", "this user does not work as an agent")
-    if who.agent not in engine.agents:
-        raise ApiError(404, "agent.unknown", f"agent {who.agent!r} is not configured")
-    return who.agent
 
 
 class LoginBody(BaseModel):
@@ -174,7 +166,7 @@ def contact_history(
 async def get_desktop(request: Request, who: Principal = Depends(need(Permission.DESKTOP))) -> dict[str, Any]:
     """The agent's state, its interactions (offered, connected, in wrap-up) with the customer's history."""
     svc = services(request)
-    agent = _agent_of(who, svc.engine)
+    agent = agent_of(who, svc.engine)
     a = svc.engine.agents[agent]
     contacts = []
     for ix_id in (*a.offered, *a.connected, *a.wrapping):
@@ -208,7 +200,7 @@ async def desktop_events(
 ) -> StreamingResponse:
     """Server-sent events: a nudge whenever something about this agent changed."""
     svc = services(request)
-    agent = _agent_of(who, svc.engine)
+    agent = agent_of(who, svc.engine)
     return StreamingResponse(
         svc.hub.desktop_stream(agent),
         media_type="text/event-stream",
@@ -224,7 +216,7 @@ async def _do(request: Request, event: Any) -> dict[str, Any]:
 
 def _own(who: Principal, request: Request, interaction: str) -> str:
     svc = services(request)
-    agent = _agent_of(who, svc.engine)
+    agent = agent_of(who, svc.engine)
     a = svc.engine.agents[agent]
     if interaction not in a.offered and interaction not in a.connected and interaction not in a.wrapping:
         raise ApiError(404, "interaction.unknown", f"interaction {interaction!r} is not yours")
@@ -235,26 +227,26 @@ def _own(who: Principal, request: Request, interaction: str) -> str:
 async def agent_login(
     body: LoginBody, request: Request, who: Principal = Depends(need(Permission.DESKTOP))
 ) -> dict[str, Any]:
-    return await _do(request, E.AgentLoggedIn(_agent_of(who, services(request).engine), body.ready))
+    return await _do(request, E.AgentLoggedIn(agent_of(who, services(request).engine), body.ready))
 
 
 @router.post("/logout")
 async def agent_logout(
     request: Request, who: Principal = Depends(need(Permission.DESKTOP))
 ) -> dict[str, Any]:
-    return await _do(request, E.AgentLoggedOut(_agent_of(who, services(request).engine)))
+    return await _do(request, E.AgentLoggedOut(agent_of(who, services(request).engine)))
 
 
 @router.post("/ready")
 async def ready(request: Request, who: Principal = Depends(need(Permission.DESKTOP))) -> dict[str, Any]:
-    return await _do(request, E.AgentReady(_agent_of(who, services(request).engine)))
+    return await _do(request, E.AgentReady(agent_of(who, services(request).engine)))
 
 
 @router.post("/not-ready")
 async def not_ready(
     body: NotReadyBody, request: Request, who: Principal = Depends(need(Permission.DESKTOP))
 ) -> dict[str, Any]:
-    return await _do(request, E.AgentNotReady(_agent_of(who, services(request).engine), body.reason))
+    return await _do(request, E.AgentNotReady(agent_of(who, services(request).engine), body.reason))
 
 
 @router.post("/interactions/{interaction}/accept")

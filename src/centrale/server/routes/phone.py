@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from centrale.server.deps import need, services
+from centrale.server.deps import agent_of, need, services
 from centrale.server.errors import ApiError
 from centrale.server.security import Permission, Principal
 
@@ -39,14 +39,6 @@ def _sip(request: Request) -> Any:
     if sip is None:
         raise ApiError(404, "telephony.off", "this server runs without telephony")
     return sip
-
-
-def _agent(who: Principal, request: Request) -> str:
-    if who.agent is None:
-        raise ApiError(403, "desktop.no_agent", "this user does not work as an agent")
-    if who.agent not in services(request).engine.agents:
-        raise ApiError(404, "agent.unknown", f"agent {who.agent!r} is not configured")
-    return who.agent
 
 
 def _view(sip: Any, agent: str) -> dict[str, Any]:
@@ -81,7 +73,7 @@ def _view(sip: Any, agent: str) -> dict[str, Any]:
 @router.get("")
 async def get_phone(request: Request, who: Principal = Depends(need(Permission.DESKTOP))) -> dict[str, Any]:
     """The phone the agent works on (and, for the softphone, its SIP credentials)."""
-    agent = _agent(who, request)
+    agent = agent_of(who, services(request).engine)
     sip = services(request).extras.get("sip")
     if sip is None:
         return {"telephony": False, "phone": None, "chosen": False, "phones": [], "sip": None}
@@ -95,7 +87,7 @@ async def login_phone(
     """Work on this phone from now on (``softphone``: in this browser; a fresh credential)."""
     from centrale.telephony.phones import PhoneError
 
-    agent = _agent(who, request)
+    agent = agent_of(who, services(request).engine)
     sip = _sip(request)
     if body.softphone and sip.settings.websocket_url is None:
         raise ApiError(409, "softphone.off", "the SIP service has no WebSocket listener (ws_port)")
@@ -113,7 +105,7 @@ async def logout_phone(
     """Leave the phone (the account's default mapping applies again)."""
     from centrale.telephony.phones import PhoneError
 
-    agent = _agent(who, request)
+    agent = agent_of(who, services(request).engine)
     sip = _sip(request)
     try:
         sip.registrar.phones.logout(agent)

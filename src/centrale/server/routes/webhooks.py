@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from centrale.server.deps import client_ip, need, services
+from centrale.server.deps import MAX_SQL_INT, client_ip, need, services
 from centrale.server.errors import ApiError
 from centrale.server.security import Permission, Principal
 from centrale.server.webhooks import WEBHOOK_KINDS, WebhookError, WebhookStore
@@ -133,7 +133,7 @@ async def deliveries(
     request: Request,
     limit: int = Query(50, ge=1, le=500),
     status: str | None = Query(None, pattern="^(pending|delivered|failed)$"),
-    before: int | None = Query(None, ge=1),
+    before: int | None = Query(None, ge=1, le=MAX_SQL_INT),
     who: Principal = _WRITE,
 ) -> list[dict[str, Any]]:
     """The webhook's deliveries, newest first: status, attempts, last error."""
