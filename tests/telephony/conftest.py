@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import shutil
 import socket
 import subprocess
@@ -88,39 +87,46 @@ def password(user: str) -> str:
     return f"pw-{user}-secret"
 
 
-_used: set[int] = set()
+_next: list[int] = []  # the next port this process has not handed out yet
 
 
 def _block() -> range:
     """This test process's own share of the port space: xdist workers never pick each other's ports
-    (rtpengine binds its media range only call by call, so "free now" is not enough)."""
+    (rtpengine binds its media range only call by call, so "free now" is not enough). Below Linux's
+    ephemeral range (32768 and up), so no client connection made meanwhile takes a port we chose."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     n = int(worker[2:]) if worker[2:].isdigit() else 0
-    base = 20000 + (n % 4) * 10000
-    return range(base, base + 10000)
+    base = 8000 + (n % 4) * 6000
+    return range(base, base + 6000)
+
+
+def _free(port: int) -> bool:
+    """Nobody holds `port` for UDP or TCP (SIP and media are UDP, the WebSocket listener TCP)."""
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
 
 
 def free_port(span: int = 1) -> int:
-    """A UDP port (and `span - 1` after it) nobody holds now, from this process's block, never
-    handed out twice (no fixed ports)."""
+    """A port (and `span - 1` after it) nobody holds now, from this process's block, handed out in
+    order and never twice (no fixed ports; consecutive, so a media range fits)."""
     block = _block()
-    for _ in range(500):
-        port = random.randrange(block.start, block.stop - span, 2)
-        if any(p in _used for p in range(port, port + span)):
-            continue
-        ok = True
-        for p in range(port, port + span):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                s.bind(("127.0.0.1", p))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if ok:
-            _used.update(range(port, port + span))
+    if not _next:
+        _next.append(block.start)
+    port = _next[0]
+    while port + span <= block.stop:
+        taken = next((p for p in range(port, port + span) if not _free(p)), None)
+        if taken is None:
+            _next[0] = port + span
             return port
-    raise RuntimeError("no free UDP port")
+        port = taken + 1
+    raise RuntimeError(f"no {span} free port(s) left in {block.start}-{block.stop - 1}")
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
