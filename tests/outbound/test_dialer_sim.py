@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from centrale.outbound.dialer_sim import CampaignSpec, run_campaign, talk_distribution, worst_window
+from centrale.outbound.dialer_sim import (
+    CampaignSpec,
+    run_campaign,
+    talk_distribution,
+    worst_prefix,
+    worst_window,
+)
 from centrale.outbound.pacing import FixedRatio, Predictive, PredictiveSettings, Progressive
 
 
@@ -40,6 +46,7 @@ def test_short_predictive_run_stays_under_three_percent() -> None:
     progressive = run_campaign(_spec(20, 1.0), Progressive(), 1)
     assert r.abandon_rate <= 0.03
     assert r.worst_window_rate <= 0.03
+    assert r.worst_prefix_rate <= 0.03  # every moment of the shift, not only its end
     assert r.information_messages == r.abandoned
     assert r.talk_seconds > progressive.talk_seconds
 
@@ -51,3 +58,11 @@ def test_worst_window_sees_calls_leaving_the_window() -> None:
     assert worst_window([10.0, 50.0], [50.0], 100.0, 0.0, 300.0) == (1.0, 1, 1)
     # The whole run when it is shorter than the window.
     assert worst_window([10.0, 50.0, 60.0, 70.0], [50.0], 1000.0, 0.0, 300.0) == (0.25, 4, 1)
+
+
+def test_worst_prefix_is_the_highest_rate_of_the_shift_so_far() -> None:
+    lives = [float(t) for t in range(1, 11)]
+    assert worst_prefix(lives, []) == 0.0
+    # After the third live call two of three were abandoned; by the end two of ten.
+    assert worst_prefix(lives, [2.0, 3.0]) == 2 / 3
+    assert worst_prefix(lives, [9.0, 10.0]) == 2 / 10

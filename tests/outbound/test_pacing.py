@@ -1,4 +1,4 @@
-"""Pacing policies: the interface, the expected-abandon model on hand-checkable cases, fallbacks."""
+"""Pacing policies: the interface, hand-checkable cases, the margin and its guard, the fallbacks."""
 
 from __future__ import annotations
 
@@ -19,11 +19,6 @@ from centrale.outbound.pacing import (
     PredictiveSettings,
     Progressive,
     VicidialStyle,
-    balance,
-    binomial_pmf,
-    expected_abandons,
-    most_lines_within,
-    poisson_binomial,
     variance_aware_rate,
 )
 
@@ -48,50 +43,6 @@ def test_progressive_never_rings_more_calls_than_free_agents(
 
 def test_fixed_ratio_dials_two_lines_per_free_agent() -> None:
     assert FixedRatio(2.0).lines_to_dial(PacingSnapshot(agents_free=3, ringing=[1.0]), 0.0) == 5
-
-
-def test_poisson_binomial_and_binomial_by_hand() -> None:
-    assert poisson_binomial([0.5, 0.5]) == pytest.approx([0.25, 0.5, 0.25])
-    assert poisson_binomial([1.0, 0.2]) == pytest.approx([0.0, 0.8, 0.2])
-    assert binomial_pmf(3, 0.5) == pytest.approx([1 / 8, 3 / 8, 3 / 8, 1 / 8])
-    assert sum(binomial_pmf(400, 0.3)) == pytest.approx(1.0)
-
-
-def test_expected_abandons_by_hand() -> None:
-    # One free agent, nothing ringing: two new lines each answered with p = 0.5.
-    # Live answers 0, 1, 2 with 1/4, 1/2, 1/4; only two answers leave one caller without agent.
-    bal = balance(0, [], 1.0, [])
-    assert expected_abandons(bal, 2, 0.5) == pytest.approx(0.25)
-    # A busy agent free within the horizon with probability 0.5 as well: supply 1 + Bern(0.5).
-    bal = balance(0, [], 1.0, [0.5])
-    # Excess = (B - S)+ with B ~ Bin(2, .5): B = 2 & S = 1 → 1, probability 1/4 · 1/2.
-    assert expected_abandons(bal, 2, 0.5) == pytest.approx(0.125)
-    # An answered call waiting and no agent at all: it is abandoned for sure.
-    assert expected_abandons(balance(1, [], 0.0, []), 0, 0.5) == pytest.approx(1.0)
-    # A fractional supply (free agents less expected inbound arrivals) interpolates.
-    assert expected_abandons(balance(0, [], 0.5, []), 1, 1.0) == pytest.approx(0.5)
-
-
-def test_normal_approximation_close_to_exact() -> None:
-    demand = [0.3] * 30
-    supply = [0.2] * 30
-    exact = poisson_binomial(demand)
-    assert len(exact) == 31
-    approx = balance(0, demand, 10.0, supply)
-    assert approx.expected_demand == pytest.approx(9.0)
-    # E[(D - S)+] with D ~ 9 ± 2.5, S ~ 16 ± 2.2: small; both ways agree to a few hundredths.
-    assert expected_abandons(approx, 0, 0.3) == pytest.approx(0.06, abs=0.05)
-
-
-def test_most_lines_within_picks_the_largest_feasible_count() -> None:
-    bal = balance(0, [], 10.0, [])
-    allowed = 0.02
-    n = most_lines_within(bal, 0.2, allowed, 500)
-    assert n > 0
-    ok = expected_abandons(bal, n, 0.2) <= allowed * n * 0.2
-    too_many = expected_abandons(bal, n + 1, 0.2) > allowed * (n + 1) * 0.2
-    assert ok and too_many
-    assert most_lines_within(bal, 0.2, allowed, 3) == 3
 
 
 def test_variance_aware_rate() -> None:
@@ -121,6 +72,55 @@ def test_predictive_falls_back_to_progressive_when_the_margin_is_spent() -> None
     before = policy.fallbacks
     assert policy.lines_to_dial(spent, 2.0) == 2  # 3 % of 400 = 12 abandons: margin spent
     assert policy.fallbacks == before + 1
+
+
+def test_predictive_takes_its_margin_from_the_regulators_window() -> None:
+    def snapshot(hour_abandoned: int, day_live: int, day_abandoned: int) -> PacingSnapshot:
+        return PacingSnapshot(
+            agents_free=2,
+            busy=[BusyAgent(Phase.WRAP, 10.0)] * 10,
+            window_live=400,
+            window_abandoned=hour_abandoned,
+            window_elapsed=3600.0,
+            regulated_live=day_live,
+            regulated_abandoned=day_abandoned,
+        )
+
+    policy = Predictive()
+    _warm(policy)
+    # The last hour is at the cap, but the regulator's 24 hours have room: predictive.
+    hour_spent = snapshot(12, 3000, 30)
+    assert policy.margin(hour_spent) == pytest.approx(60.0)
+    assert policy.lines_to_dial(hour_spent, 1.0) > 2
+    # The other way round: the regulator's window is spent, so progressive.
+    assert policy.lines_to_dial(snapshot(0, 1000, 30), 2.0) == 2
+
+
+def test_predictive_dials_more_carefully_as_the_margin_runs_out() -> None:
+    s = PredictiveSettings(guard_z=3.0, guard_span=6.0, guard_span_per_agent=0.06, min_margin=1.0)
+    policy = Predictive(s)
+    assert policy.guard(1.0) == pytest.approx(3.0)
+    assert policy.guard(4.0) == pytest.approx(1.5)
+    assert policy.guard(7.0) == 0.0
+    assert policy.guard(50.0) == 0.0
+    assert policy.guard(7.0, agents=100) == pytest.approx(3.0 * (1 - 6.0 / 12.0))  # span 6 + 0.06 × 100
+    assert Predictive(PredictiveSettings(guard_span=0.0, guard_span_per_agent=0.0)).guard(1.0, 50) == 0.0
+
+    def lines(abandoned: int) -> int:
+        p = Predictive(s)
+        _warm(p)
+        snap = PacingSnapshot(
+            agents_free=3,
+            busy=[BusyAgent(Phase.WRAP, 12.0)] * 4 + [BusyAgent(Phase.TALK, 30.0)] * 40,
+            window_live=400,
+            window_elapsed=3600.0,
+            regulated_live=400,
+            regulated_abandoned=abandoned,
+        )
+        return p.lines_to_dial(snap, 1.0)
+
+    comfortable, tight = lines(0), lines(10)  # margins 12 and 2 abandons
+    assert 3 <= tight < comfortable
 
 
 def test_predictive_is_progressive_until_warm() -> None:

@@ -165,6 +165,11 @@ def test_campaign_dials_and_agents_settle_leads(server: LiveServer) -> None:
         assert trunk.outcomes["answered"] == p["answered"] == 5
         assert p["abandoned"] == 1 and p["connected"] == 4 and trunk.messages_played == 1
         assert p["abandon_rate"] == pytest.approx(1 / 5, abs=1e-4)
+        # The pacing policy's margin comes from the preset's window (UK: 24 h) as the compliance
+        # tracker holds it: every live call of the shift so far, the abandoned one among them.
+        runner = server.services.extras["dialer"]
+        snap = server.call(lambda: runner.snapshot(runner.runs["winter"], runner.clock()))
+        assert (snap.regulated_live, snap.regulated_abandoned) == (5, 1)
         assert p["no_answer"] + p["failed"] + p["busy"] + p["machine"] == 2
         leads = {
             x["phone"]: x

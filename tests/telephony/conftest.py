@@ -8,6 +8,7 @@ each test uses its own queue, service number and agents, so tests do not see eac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -73,6 +74,7 @@ CALLBACK_AFTER = {"offercb": 1.0}
 CARRIER_CASES = (
     "busy", "failed", "no_answer", "answered", "abandoned",
     "auth_machine", "auth_wrong", "auth_human",  # carriers that challenge (carrier_auth.xml), with AMD
+    "redirect",  # a carrier that answers 302 (trunk_redirect.xml)
 )  # fmt: skip
 TRUNK_AGENTS = ["olga", "hal"]
 TRUNK_USER, TRUNK_PASSWORD = "acme-trunk", "trunk-secret"  # the trunk's digest credentials
@@ -195,6 +197,31 @@ class Center:
     def query(self, call_id: str) -> dict[str, Any]:
         return dict(self.run(self.sip.ng.query(call_id)))
 
+    def party_phone(
+        self, user: str, party: Any, scenario: str = "party_phone.xml", **keys: str
+    ) -> subprocess.Popen[bytes]:
+        """An agent's phone whose voice and ears are `party`'s test socket (tests/telephony/parties.py)."""
+        return self.phone(user, scenario, echo=False, keys={"rtp": str(party.port), **keys})
+
+    def stop_sipps(self) -> None:
+        """Kill the sipp processes still running (a failed test's)."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    def packets(self, call_id: str) -> dict[str, int]:
+        """RTP packets rtpengine received per tag for one call."""
+        out: dict[str, int] = {}
+        for tag, info in self.query(call_id).get("tags", {}).items():
+            out[tag] = sum(
+                int(stream.get("stats", {}).get("packets", 0))
+                for media in info.get("medias", [])
+                for stream in media.get("streams", [])
+                if "RTP" in stream.get("flags", [])
+            )
+        return out
+
     # --- sipp ---------------------------------------------------------------------------------
     def sipp(
         self,
@@ -237,12 +264,42 @@ class Center:
         )
         return finish(proc, 20)
 
-    def phone(self, user: str, scenario: str, *, echo: bool = True) -> subprocess.Popen[bytes]:
+    def phone(
+        self, user: str, scenario: str, *, echo: bool = True, keys: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         """An agent's phone: a sipp UAS on its own port, registered as `user`."""
-        proc = self.sipp(scenario, extra=["-rtp_echo"] if echo else [], name=f"phone-{user}")
+        proc = self.sipp(scenario, keys=keys, extra=["-rtp_echo"] if echo else [], name=f"phone-{user}")
         time.sleep(0.2)  # let sipp bind before registering its port (it binds at start-up)
         assert self.register(user, proc.port) == 0, f"{user} could not register"  # type: ignore[attr-defined]
         return proc
+
+
+USER_PASSWORD = "correct horse battery"  # the web users the tests create
+
+
+async def api(center: Center, user: str, method: str, url: str, body: Any = None) -> Any:
+    """One request to the HTTP API as `user` (logged in with USER_PASSWORD), on the server's loop:
+    ``center.run(api(center, "sue", "GET", url))`` gives the ``httpx.Response``."""
+    import httpx
+
+    from centrale.server.app import create_app
+
+    app = create_app(center.services)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://centrale"
+    ) as client:
+        r = await client.post("/api/login", json={"username": user, "password": USER_PASSWORD})
+        assert r.status_code == 200, r.text
+        client.headers["X-CSRF-Token"] = r.json()["csrf"]
+        return await client.request(method, url, json=body)
+
+
+def desk_user(center: Center, agent: str) -> str:
+    """The web user of `agent`'s desktop (``<agent>-desk``), created on first use."""
+    user = f"{agent}-desk"
+    if center.services.users.get(user) is None:
+        center.services.users.create(user, USER_PASSWORD, "agent", ["acme"], agent=agent)
+    return user
 
 
 def finish(proc: subprocess.Popen[bytes], timeout: float) -> int:
@@ -277,10 +334,6 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
     # sippy's dispatcher registers a signal handler when imported: import it on the main thread.
     import sippy.Core.EventDispatcher  # type: ignore[import-untyped] # noqa: F401
 
-    from centrale.core.config import Account, AgentConfig, EscalationAction, EscalationStep, QueueConfig
-    from centrale.core.events import AccountConfigured, AgentAdded, QueueConfigured
-    from centrale.core.expressions import parse
-    from centrale.server.root import build
     from centrale.server.settings import ServerSettings
     from centrale.telephony.music import write_tone_sequence
     from centrale.telephony.settings import AmdSettings, SipAccount, TelephonySettings, TrunkSettings
@@ -291,16 +344,10 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
     spool = tmp / "rtpengine-spool"  # rtpengine's per-call pcaps (--recording-dir)
     spool.mkdir()
     dtmf_port = free_port()
-    rtpengine = subprocess.Popen(
-        [
-            "rtpengine", "--config-file=none", "--foreground", "--log-stderr", "--table=-1",
-            "--interface=127.0.0.1",
-            f"--listen-ng=127.0.0.1:{ng_port}", f"--port-min={rtp}", f"--port-max={rtp + 199}",
-            f"--listen-cli=127.0.0.1:{free_port()}", "--delete-delay=0", "--log-level=5",
-            f"--recording-dir={spool}", "--recording-method=pcap",
-            f"--dtmf-log-dest=127.0.0.1:{dtmf_port}",  # keypad digits as JSON (telephony/dtmf.py)
-        ],
-        stdout=subprocess.DEVNULL, stderr=open(tmp / "rtpengine.log", "wb"),  # noqa: SIM115
+    rtpengine = start_rtpengine(
+        tmp, ng_port, rtp, 200, 5,
+        f"--recording-dir={spool}", "--recording-method=pcap",
+        f"--dtmf-log-dest=127.0.0.1:{dtmf_port}",  # keypad digits as JSON (telephony/dtmf.py)
     )  # fmt: skip
     sip_port = free_port()
     users = [u for _, us in QUEUES.values() for u in us] + TRUNK_AGENTS
@@ -335,6 +382,85 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
             recording_spool=str(spool),
         ),
     )
+    try:
+        with served(settings) as (services, loop):
+            recorder = Recorder()
+            services.writer.listeners.append(recorder)
+            c = Center(
+                loop, services, services.extras["sip"], sip_port, ng_port, recorder, tmp, carriers=carriers
+            )
+            try:
+                if not wait_pong(c, rtpengine, 15):
+                    log = (tmp / "rtpengine.log").read_text(errors="replace")[-1000:]
+                    raise RuntimeError(f"rtpengine did not answer NG pings (exit {rtpengine.poll()}):\n{log}")
+                _seed(c)
+                yield c
+            finally:
+                c.stop_sipps()
+    finally:
+        stop(rtpengine)
+
+
+def _seed(c: Center) -> None:
+    """The accounts, queues and agents of the test center (QUEUES)."""
+    from centrale.core.config import Account, AgentConfig, EscalationAction, EscalationStep, QueueConfig
+    from centrale.core.events import AccountConfigured, AgentAdded, QueueConfigured
+    from centrale.core.expressions import parse
+
+    for account in {"acme", *QUEUE_ACCOUNTS.values()}:
+        c.submit(AccountConfigured(Account(account, account.upper())))
+    skills = frozenset(QUEUES)
+    for queue, (_, agents) in QUEUES.items():
+        account = QUEUE_ACCOUNTS.get(queue, "acme")
+        escalation = (
+            (EscalationStep(CALLBACK_AFTER[queue], EscalationAction.CALLBACK),)
+            if queue in CALLBACK_AFTER
+            else ()
+        )
+        c.submit(
+            QueueConfigured(
+                QueueConfig(
+                    queue, account, "voice", parse(f"{queue} >= 1", known_skills=skills),
+                    offer_timeout=OFFER_TIMEOUT, escalation=escalation,
+                )
+            )
+        )  # fmt: skip
+        for agent in agents:
+            c.submit(AgentAdded(AgentConfig(agent, account, {queue: 1})))
+
+
+def start_rtpengine(
+    tmp: Path, ng_port: int, rtp: int, ports: int, log_level: int, *extra: str
+) -> subprocess.Popen[bytes]:
+    """rtpengine in the foreground on 127.0.0.1: NG on `ng_port`, media on `ports` ports from `rtp`,
+    its log in `tmp`/rtpengine.log."""
+    return subprocess.Popen(
+        [
+            "rtpengine", "--config-file=none", "--foreground", "--log-stderr", "--table=-1",
+            "--interface=127.0.0.1", f"--listen-ng=127.0.0.1:{ng_port}",
+            f"--port-min={rtp}", f"--port-max={rtp + ports - 1}", f"--listen-cli=127.0.0.1:{free_port()}",
+            "--delete-delay=0", f"--log-level={log_level}", *extra,
+        ],
+        stdout=subprocess.DEVNULL, stderr=open(tmp / "rtpengine.log", "wb"),
+    )  # fmt: skip
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a helper process, killing it if it does not go within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def served(settings: Any) -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
+    """The server's services built from `settings` and started on an event loop of their own thread
+    (the SIP service needs no HTTP listener); stopped afterwards."""
+    from centrale.server.root import build
+
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="test-server-loop", daemon=True)
     thread.start()
@@ -345,51 +471,15 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
         return services
 
     services = asyncio.run_coroutine_threadsafe(make(), loop).result(30)
-    recorder = Recorder()
-    services.writer.listeners.append(recorder)
-    c = Center(loop, services, services.extras["sip"], sip_port, ng_port, recorder, tmp, carriers=carriers)
     try:
-        if not _wait_pong(c, rtpengine, 15):
-            log = (tmp / "rtpengine.log").read_text(errors="replace")[-1000:]
-            raise RuntimeError(f"rtpengine did not answer NG pings (exit {rtpengine.poll()}):\n{log}")
-        for account in {"acme", *QUEUE_ACCOUNTS.values()}:
-            c.submit(AccountConfigured(Account(account, account.upper())))
-        skills = frozenset(QUEUES)
-        for queue, (_, agents) in QUEUES.items():
-            account = QUEUE_ACCOUNTS.get(queue, "acme")
-            escalation = (
-                (EscalationStep(CALLBACK_AFTER[queue], EscalationAction.CALLBACK),)
-                if queue in CALLBACK_AFTER
-                else ()
-            )
-            c.submit(
-                QueueConfigured(
-                    QueueConfig(
-                        queue, account, "voice", parse(f"{queue} >= 1", known_skills=skills),
-                        offer_timeout=OFFER_TIMEOUT, escalation=escalation,
-                    )
-                )
-            )  # fmt: skip
-            for agent in agents:
-                c.submit(AgentAdded(AgentConfig(agent, account, {queue: 1})))
-        yield c
+        yield services, loop
     finally:
-        for proc in c.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
         asyncio.run_coroutine_threadsafe(services.stop(), loop).result(30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
-        rtpengine.terminate()
-        try:
-            rtpengine.wait(10)
-        except subprocess.TimeoutExpired:
-            rtpengine.kill()
-            rtpengine.wait()
 
 
-def _wait_pong(c: Center, proc: subprocess.Popen[bytes], timeout: float) -> bool:
+def wait_pong(c: Center, proc: subprocess.Popen[bytes], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         if _pong(c):

@@ -23,20 +23,6 @@ def _one_interaction(center: Center, queue: str, before: set[str]) -> str:
     return str(found[0])
 
 
-def _packets(center: Center, call_id: str) -> dict[str, int]:
-    """Packets rtpengine received per tag (RTP only) for one call."""
-    q = center.query(call_id)
-    out: dict[str, int] = {}
-    for tag, info in q.get("tags", {}).items():
-        total = 0
-        for media in info.get("medias", []):
-            for stream in media.get("streams", []):
-                if "RTP" in stream.get("flags", []):
-                    total += int(stream.get("stats", {}).get("packets", 0))
-        out[tag] = total
-    return out
-
-
 def test_queued_call_with_music_is_answered_and_bridged_with_audio_both_ways(center: Center) -> None:
     phone = center.phone("ann", "answer.xml")
     center.submit(AgentLoggedIn("ann", ready=True))
@@ -49,7 +35,7 @@ def test_queued_call_with_music_is_answered_and_bridged_with_audio_both_ways(cen
     # Audio both ways through rtpengine: the caller's G.711 in, the agent phone's echo back.
     counts = wait_for(
         lambda: (lambda c: c if c.get(call.caller_tag, 0) > 20 and c.get(call.media_tag, 0) > 20 else None)(
-            _packets(center, call.call_id)
+            center.packets(call.call_id)
         ),
         15,
         "RTP from the caller and from the agent's phone",
@@ -72,7 +58,7 @@ def test_caller_hears_music_on_hold_and_abandons_while_queued(center: Center) ->
     ix = _one_interaction(center, "abandon", before)
     call = center.sip.calls[ix]
     # The caller echoes what it hears: music on hold reached it when rtpengine counts it coming back.
-    wait_for(lambda: _packets(center, call.call_id).get(call.caller_tag, 0) > 10, 10, "music on hold")
+    wait_for(lambda: center.packets(call.call_id).get(call.caller_tag, 0) > 10, 10, "music on hold")
     assert finish(caller, 30) == 0
     wait_for(lambda: center.recorder.of("CustomerAbandoned", ix), 10, "CustomerAbandoned")
     finished = wait_for(lambda: center.recorder.of("InteractionFinished", ix), 10, "InteractionFinished")

@@ -10,7 +10,7 @@ import pytest
 
 from centrale.core.events import AgentLoggedIn, AgentLoggedOut, InteractionEnded
 
-from .conftest import Center, finish, wait_for
+from .conftest import Center, api, desk_user, finish, wait_for
 from .parties import Party, Voices, mostly
 
 pytestmark = pytest.mark.telephony
@@ -37,9 +37,7 @@ def _new_call(center: Center, queue: str, before: set[str]) -> str:
 def test_a_bridged_customer_moves_its_media_and_holds_with_reinvites(center: Center, voices: Voices) -> None:
     old, new = voices.new("customer", CUSTOMER), voices.new("customer-moved", MOVED)
     agent = voices.new("cleo", AGENT)
-    phone = center.sipp("party_phone.xml", keys={"rtp": str(agent.port)}, name="phone-cleo")
-    time.sleep(0.2)  # sipp binds at start-up
-    assert center.register("cleo", phone.port) == 0  # type: ignore[attr-defined]
+    phone = center.party_phone("cleo", agent)
     center.submit(AgentLoggedIn("cleo", ready=True))
     before = set(center.interactions_for("creinv"))
     keys = {"rtp": str(old.port), "rtp2": str(new.port)}
@@ -95,14 +93,11 @@ def test_a_queued_customers_reinvite_is_answered_and_the_music_follows(
 def test_a_customer_moves_its_media_while_the_agent_holds_and_the_hold_follows(
     center: Center, voices: Voices
 ) -> None:
-    from .test_transfer import _desk, _http  # the desktop API as the agent uses it
 
     old, new = voices.new("held-customer", CUSTOMER), voices.new("held-customer-moved", MOVED)
     agent = voices.new("hedy", AGENT)
-    phone = center.sipp("party_phone.xml", keys={"rtp": str(agent.port)}, name="phone-hedy")
-    time.sleep(0.2)  # sipp binds at start-up
-    assert center.register("hedy", phone.port) == 0  # type: ignore[attr-defined]
-    desk = _desk(center, "hedy")
+    phone = center.party_phone("hedy", agent)
+    desk = desk_user(center, "hedy")
     center.submit(AgentLoggedIn("hedy", ready=True))
     before = set(center.interactions_for("creinvh"))
     keys = {"rtp": str(old.port), "rtp2": str(new.port)}
@@ -112,7 +107,7 @@ def test_a_customer_moves_its_media_while_the_agent_holds_and_the_hold_follows(
     _talking(old, agent, "audio both ways before the hold")
 
     # The agent holds from the desktop (the customer's re-INVITE comes 6 s after the bridge).
-    r = center.run(_http(center, desk, "POST", f"/api/desktop/interactions/{ix}/hold"))
+    r = center.run(api(center, desk, "POST", f"/api/desktop/interactions/{ix}/hold"))
     assert r.status_code == 200, r.text
     held = time.monotonic()
     wait_for(lambda: mostly(old.levels(time.monotonic() - 1.0), None), 5, "music on hold before the move")
@@ -133,7 +128,7 @@ def test_a_customer_moves_its_media_while_the_agent_holds_and_the_hold_follows(
     assert len(center.recorder.of("HoldStarted", ix)) == 1
     assert not center.recorder.of("HoldEnded", ix), "the customer's re-INVITE ended the agent's hold"
 
-    r = center.run(_http(center, desk, "POST", f"/api/desktop/interactions/{ix}/resume"))
+    r = center.run(api(center, desk, "POST", f"/api/desktop/interactions/{ix}/resume"))
     assert r.status_code == 200, r.text
     resumed = time.monotonic()
     _talking(new, agent, "audio both ways with the customer's new port after the resume", timeout=5)
@@ -143,7 +138,7 @@ def test_a_customer_moves_its_media_while_the_agent_holds_and_the_hold_follows(
     hold_seconds = center.services.engine.interactions[ix].hold_seconds
     assert resumed - held - 1 < hold_seconds < resumed - held + 1, hold_seconds
 
-    r = center.run(_http(center, desk, "POST", f"/api/desktop/interactions/{ix}/end"))
+    r = center.run(api(center, desk, "POST", f"/api/desktop/interactions/{ix}/end"))
     assert r.status_code == 200, r.text
     assert finish(caller, 20) == 0  # its re-INVITE got a 200 with SDP, sendrecv
     assert finish(phone, 20) == 0

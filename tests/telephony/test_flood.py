@@ -329,3 +329,12 @@ def test_password_guessing_blocks_the_source_but_not_the_phone(
     ]
     assert len(blocks) == 1 and "failed REGISTER authentications" in blocks[0], blocks
     wait_for(lambda: center.sip._thread.is_alive(), 1, "the SIP thread")
+
+
+def test_the_sip_socket_has_one_sender_and_one_receiver(center: Center) -> None:
+    """sippy's default of three sender threads on one queue reorders what the SIP thread sends (a
+    REFER's NOTIFY went out before its 202); the guarded transaction manager runs one of each."""
+    servers = list(center.sip._gc["_sip_tm"].l4r.cache_l2s.values())
+    assert servers
+    for server in servers:
+        assert len(server.asenders) == 1 and len(server.areceivers) == 1

@@ -14,7 +14,6 @@ import pytest
 from centrale.core.events import AgentLoggedIn
 
 from .conftest import Center, finish, sipp_stats, wait_for
-from .test_calls import _packets
 
 pytestmark = pytest.mark.telephony
 
@@ -232,9 +231,9 @@ def _confirmation_heard(center: Center, call: object) -> None:
     """The confirmation reaches the caller: the caller (-rtp_echo) sends back what it hears, so
     rtpengine keeps counting packets from it while the confirmation plays (music is off by then)."""
     tag, call_id = call.caller_tag, call.call_id  # type: ignore[attr-defined]
-    start = _packets(center, call_id).get(tag, 0)
+    start = center.packets(call_id).get(tag, 0)
     time.sleep(1.0)
-    assert _packets(center, call_id).get(tag, 0) - start > 30  # 50 packets a second of audio
+    assert center.packets(call_id).get(tag, 0) - start > 30  # 50 packets a second of audio
 
 
 def test_menu_callback_option_keeps_the_place_and_hangs_up(center: Center) -> None:

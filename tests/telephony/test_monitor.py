@@ -6,40 +6,17 @@ constant level, so what each hears tells whose voices reached it (a mix is the s
 from __future__ import annotations
 
 import time
-from typing import Any
 
-import httpx
 import pytest
 
 from centrale.core.events import AgentLoggedIn, InteractionEnded
 
-from .conftest import Center, finish, wait_for
+from .conftest import USER_PASSWORD, Center, api, finish, wait_for
 from .parties import Party, Voices, mostly
 
 pytestmark = pytest.mark.telephony
 
-PASSWORD = "correct horse battery"
 CUSTOMER, AGENT, SUPERVISOR = 1000, 2000, 4000  # the parties' levels; sums tell mixes apart
-
-
-async def _api(center: Center, user: str, method: str, url: str, body: Any = None) -> httpx.Response:
-    from centrale.server.app import create_app
-
-    app = create_app(center.services)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://centrale"
-    ) as client:
-        r = await client.post("/api/login", json={"username": user, "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        client.headers["X-CSRF-Token"] = r.json()["csrf"]
-        return await client.request(method, url, json=body)
-
-
-def _phone(center: Center, user: str, party: Party) -> Any:
-    proc = center.sipp("party_phone.xml", keys={"rtp": str(party.port)}, name=f"phone-{user}")
-    time.sleep(0.2)
-    assert center.register(user, proc.port) == 0, f"{user} could not register"
-    return proc
 
 
 def _hears(party: Party, level: int, what: str, share: float = 0.8) -> None:
@@ -54,15 +31,15 @@ def _never(party: Party, levels: set[int], since: float, what: str) -> None:
 
 def test_listen_whisper_barge_and_stop(center: Center, voices: Voices) -> None:
     users = center.services.users
-    users.create("sue", PASSWORD, "supervisor", ["acme"])
-    users.create("mona-desk", PASSWORD, "agent", ["acme"], agent="mona")
-    users.create("globex-sup", PASSWORD, "supervisor", ["globex"])
+    users.create("sue", USER_PASSWORD, "supervisor", ["acme"])
+    users.create("mona-desk", USER_PASSWORD, "agent", ["acme"], agent="mona")
+    users.create("globex-sup", USER_PASSWORD, "supervisor", ["globex"])
     customer, mona, sue = (
         voices.new("customer", CUSTOMER),
         voices.new("mona", AGENT),
         voices.new("sue", SUPERVISOR),
     )
-    agent_phone, supervisor_phone = _phone(center, "mona", mona), _phone(center, "sue", sue)
+    agent_phone, supervisor_phone = center.party_phone("mona", mona), center.party_phone("sue", sue)
     center.submit(AgentLoggedIn("mona", ready=True))
     before = set(center.interactions_for("watched"))
     caller = center.sipp("party_caller.xml", service="1011", keys={"rtp": str(customer.port)}, name="watched")
@@ -74,16 +51,16 @@ def test_listen_whisper_barge_and_stop(center: Center, voices: Voices) -> None:
     url = f"/api/interactions/{ix}/monitor"
 
     # Who may: an agent may not (403); a supervisor of another account does not see the call (404).
-    assert center.run(_api(center, "mona-desk", "POST", url, {"mode": "listen"})).status_code == 403
-    assert center.run(_api(center, "globex-sup", "POST", url, {"mode": "listen"})).status_code == 404
-    assert center.run(_api(center, "sue", "POST", url, {"mode": "shout"})).status_code == 422
+    assert center.run(api(center, "mona-desk", "POST", url, {"mode": "listen"})).status_code == 403
+    assert center.run(api(center, "globex-sup", "POST", url, {"mode": "listen"})).status_code == 404
+    assert center.run(api(center, "sue", "POST", url, {"mode": "shout"})).status_code == 422
 
     # Listen: the supervisor hears both (the sum), nobody hears the supervisor.
-    r = center.run(_api(center, "sue", "POST", url, {"mode": "listen"}))
+    r = center.run(api(center, "sue", "POST", url, {"mode": "listen"}))
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "dialing"
     wait_for(
-        lambda: center.run(_api(center, "sue", "GET", url)).json().get("state") == "active", 10, "monitoring"
+        lambda: center.run(api(center, "sue", "GET", url)).json().get("state") == "active", 10, "monitoring"
     )
     started = time.monotonic()
     _hears(sue, CUSTOMER + AGENT, "the supervisor hears customer and agent", share=0.6)
@@ -93,28 +70,28 @@ def test_listen_whisper_barge_and_stop(center: Center, voices: Voices) -> None:
     _never(mona, {SUPERVISOR, CUSTOMER + SUPERVISOR}, started + 0.5, "listen")
 
     # Whisper: the agent hears customer and supervisor; the customer still only the agent.
-    r = center.run(_api(center, "sue", "POST", url, {"mode": "whisper"}))
+    r = center.run(api(center, "sue", "POST", url, {"mode": "whisper"}))
     assert r.status_code == 200 and r.json()["mode"] == "whisper", r.text
     switched = time.monotonic()
     _hears(mona, CUSTOMER + SUPERVISOR, "the agent hears the whisper", share=0.6)
     _never(customer, {SUPERVISOR, AGENT + SUPERVISOR}, switched + 0.3, "whisper")
 
     # Barge: both hear the supervisor.
-    r = center.run(_api(center, "sue", "POST", url, {"mode": "barge"}))
+    r = center.run(api(center, "sue", "POST", url, {"mode": "barge"}))
     assert r.status_code == 200 and r.json()["mode"] == "barge", r.text
     _hears(customer, AGENT + SUPERVISOR, "the customer hears agent and supervisor", share=0.6)
     _hears(mona, CUSTOMER + SUPERVISOR, "the agent hears customer and supervisor", share=0.6)
     _hears(sue, CUSTOMER + AGENT, "the supervisor still hears both", share=0.6)
 
     # Stop: the supervisor's phone is hung up and the parties talk directly again.
-    r = center.run(_api(center, "sue", "DELETE", url))
+    r = center.run(api(center, "sue", "DELETE", url))
     assert r.status_code == 200, r.text
     assert finish(supervisor_phone, 15) == 0
     stopped = time.monotonic()
     _hears(customer, AGENT, "the customer hears the agent alone again")
     _hears(mona, CUSTOMER, "the agent hears the customer alone again")
     _never(customer, {AGENT + SUPERVISOR}, stopped + 1.0, "after stop")
-    assert center.run(_api(center, "sue", "GET", url)).status_code == 404
+    assert center.run(api(center, "sue", "GET", url)).status_code == 404
 
     center.submit(InteractionEnded(ix))
     assert finish(caller, 20) == 0

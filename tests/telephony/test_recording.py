@@ -18,11 +18,10 @@ import sqlalchemy as sa
 from centrale.core.events import AgentLoggedIn
 from centrale.storage.schema import recordings
 
-from .conftest import Center, finish, wait_for
+from .conftest import USER_PASSWORD, Center, finish, wait_for
 
 pytestmark = pytest.mark.telephony
 
-PASSWORD = "correct horse battery"
 TALK = 4.0  # seconds the caller talks after the bridge
 
 
@@ -51,7 +50,7 @@ async def _http(center: Center, steps: list[tuple[str, str, str, dict[str, Any] 
                 client = clients[user] = httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=app), base_url="http://centrale"
                 )
-                r = await client.post("/api/login", json={"username": user, "password": PASSWORD})
+                r = await client.post("/api/login", json={"username": user, "password": USER_PASSWORD})
                 assert r.status_code == 200, r.text
                 client.headers["X-CSRF-Token"] = r.json()["csrf"]
             out.append(await client.request(method, url, json=body))
@@ -63,8 +62,8 @@ async def _http(center: Center, steps: list[tuple[str, str, str, dict[str, Any] 
 
 def test_bridged_call_is_recorded_in_stereo_served_to_its_account_and_erased(center: Center) -> None:
     users = center.services.users
-    users.create("recadmin", PASSWORD, "administrator")
-    users.create("otherview", PASSWORD, "viewer", ["globex"])
+    users.create("recadmin", USER_PASSWORD, "administrator")
+    users.create("otherview", USER_PASSWORD, "viewer", ["globex"])
     phone = center.phone("rex", "answer.xml")
     center.submit(AgentLoggedIn("rex", ready=True))
     before = set(center.interactions_for("record"))

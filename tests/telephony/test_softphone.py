@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +26,19 @@ import pytest
 
 from centrale.core.events import AgentLoggedIn, AgentLoggedOut
 
-from .conftest import MISSING, Center, Recorder, finish, free_port, password, sipp_stats, wait_for
+from .conftest import (
+    MISSING,
+    Center,
+    Recorder,
+    finish,
+    free_port,
+    password,
+    sipp_stats,
+    start_rtpengine,
+    stop,
+    wait_for,
+    wait_pong,
+)
 
 pytestmark = pytest.mark.telephony
 
@@ -88,7 +98,7 @@ def audio_both_ways(center: Center, call: Any, other: str) -> None:
     seen: dict[str, int] = {}
 
     def both_ways() -> dict[str, int] | None:
-        seen.update(_packets(center, call.call_id))
+        seen.update(center.packets(call.call_id))
         return seen if seen.get(call.caller_tag, 0) > 20 and seen.get(call.media_tag, 0) > 20 else None
 
     try:
@@ -108,16 +118,7 @@ def live_phone_center(tmp: Path, telephony: Any, ng_port: int, **center: Any) ->
     started here is stopped afterwards. `center`: extra Center fields (e.g. `carriers`)."""
     from server.live import serve
 
-    rtp = free_port(100)
-    rtpengine = subprocess.Popen(
-        [
-            "rtpengine", "--config-file=none", "--foreground", "--log-stderr", "--table=-1",
-            "--interface=127.0.0.1", f"--listen-ng=127.0.0.1:{ng_port}",
-            f"--port-min={rtp}", f"--port-max={rtp + 99}", f"--listen-cli=127.0.0.1:{free_port()}",
-            "--delete-delay=0", "--log-level=6",
-        ],
-        stdout=subprocess.DEVNULL, stderr=open(tmp / "rtpengine.log", "wb"),  # noqa: SIM115
-    )  # fmt: skip
+    rtpengine = start_rtpengine(tmp, ng_port, free_port(100), 100, 6)
     try:
         with serve(f"sqlite:///{tmp / 'centrale.db'}", settings={"telephony": telephony}) as live:
             recorder = Recorder()
@@ -126,29 +127,14 @@ def live_phone_center(tmp: Path, telephony: Any, ng_port: int, **center: Any) ->
             running = Center(
                 live.loop, live.services, sip, telephony.sip_port, ng_port, recorder, tmp, **center
             )
-            deadline = time.monotonic() + 15
-            while True:
-                try:
-                    running.run(sip.ng.ping(), 3)
-                    break
-                except Exception:
-                    if time.monotonic() > deadline or rtpengine.poll() is not None:
-                        raise RuntimeError("rtpengine did not answer NG pings") from None
-                    time.sleep(0.2)
+            if not wait_pong(running, rtpengine, 15):
+                raise RuntimeError("rtpengine did not answer NG pings")
             try:
                 yield running, live
             finally:
-                for proc in running.procs:
-                    if proc.poll() is None:
-                        proc.kill()
-                        proc.wait()
+                running.stop_sipps()
     finally:
-        rtpengine.terminate()
-        try:
-            rtpengine.wait(10)
-        except subprocess.TimeoutExpired:
-            rtpengine.kill()
-            rtpengine.wait()
+        stop(rtpengine)
 
 
 def _only(center: Center, ready: str | None) -> None:
@@ -159,19 +145,6 @@ def _only(center: Center, ready: str | None) -> None:
             center.submit(AgentLoggedIn(agent, ready=True))
         elif agent != ready and state != "logged_out":
             center.submit(AgentLoggedOut(agent))
-
-
-def _packets(center: Center, call_id: str) -> dict[str, int]:
-    """RTP packets rtpengine received per tag for one call."""
-    out: dict[str, int] = {}
-    for tag, info in center.query(call_id).get("tags", {}).items():
-        total = 0
-        for media in info.get("medias", []):
-            for stream in media.get("streams", []):
-                if "RTP" in stream.get("flags", []):
-                    total += int(stream.get("stats", {}).get("packets", 0))
-        out[tag] = total
-    return out
 
 
 def _new_call(center: Center, before: set[str]) -> str:

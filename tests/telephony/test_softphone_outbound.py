@@ -22,6 +22,7 @@ import pytest
 from centrale.core.config import QueueConfig, WrapUp, WrapUpMode
 from centrale.core.events import AgentLoggedOut, QueueConfigured
 from centrale.core.expressions import parse
+from server.outbound_fixtures import campaign_document
 
 from .conftest import Center, finish, free_port, password, sipp_stats, wait_for
 from .test_softphone import MEDIA_ARGS, _is, _why_not, audio_both_ways, live_phone_center
@@ -63,28 +64,17 @@ def trunk_center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cen
 
 
 def _document() -> dict[str, Any]:
-    rule = {"delay": "1h", "max_attempts": 3}
-    return {
-        "account": "acme",
-        "queue": QUEUE,
-        "campaign": {"id": "browser-out", "name": "Browser agent"},
-        "mode": "progressive",
-        "caller_id": "+442079460000",
-        "ring_timeout": "15s",  # the UK preset's minimum (Ofcom)
-        "lists": [{"name": "customers", "region": "GB", "map": {"phone": "Phone", "first_name": "Name"}}],
-        "retry": {
-            "max_attempts": 6,
-            **{outcome: rule for outcome in ("no_answer", "busy", "machine", "failed")},
-            "abandoned": {"delay": "1d", "max_attempts": 2},
-            "callback": {"delay": "1d", "max_attempts": 2},
-        },
-        "compliance": {"preset": "uk", "purpose": "telemarketing"},
-        "dispositions": [
+    return campaign_document(
+        "browser-out",
+        queue=QUEUE,
+        campaign={"id": "browser-out", "name": "Browser agent"},
+        ring_timeout="15s",  # the UK preset's minimum (Ofcom)
+        dispositions=[
             {"code": "sale", "label": "Sale", "category": "sale"},
             {"code": "not_interested", "label": "Not interested", "category": "not_interested"},
             {"code": "do_not_call", "label": "Do not call", "category": "do_not_call"},
         ],
-    }
+    )
 
 
 def _start_campaign(center: Center) -> Any:

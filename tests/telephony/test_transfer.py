@@ -7,25 +7,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
 import pytest
 
 from centrale.core.events import AgentLoggedIn, AgentLoggedOut, InteractionEnded
 
-from .conftest import Center, finish, wait_for
+from .conftest import Center, api, desk_user, finish, wait_for
 from .parties import Party, Voices, mostly
 
 pytestmark = pytest.mark.telephony
 
-PASSWORD = "correct horse battery"
 CUSTOMER, AGENT, OTHER = 1000, 2000, 3000  # the parties' levels
-
-
-def _phone(center: Center, user: str, party: Party, scenario: str = "party_phone.xml", **keys: str) -> Any:
-    proc = center.sipp(scenario, keys={"rtp": str(party.port), **keys}, name=f"phone-{user}")
-    time.sleep(0.2)  # sipp binds at start-up
-    assert center.register(user, proc.port) == 0, f"{user} could not register"
-    return proc
 
 
 def _call(center: Center, queue: str, number: str, customer: Party) -> tuple[Any, str]:
@@ -45,38 +36,18 @@ def _talking(a: Party, b: Party, what: str, timeout: float = 10) -> None:
     wait_for(both, timeout, what)
 
 
-async def _http(center: Center, user: str, method: str, url: str, body: Any = None) -> httpx.Response:
-    from centrale.server.app import create_app
-
-    app = create_app(center.services)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://centrale"
-    ) as client:
-        r = await client.post("/api/login", json={"username": user, "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        client.headers["X-CSRF-Token"] = r.json()["csrf"]
-        return await client.request(method, url, json=body)
-
-
-def _desk(center: Center, agent: str) -> str:
-    user = f"{agent}-desk"
-    if center.services.users.get(user) is None:
-        center.services.users.create(user, PASSWORD, "agent", ["acme"], agent=agent)
-    return user
-
-
 def test_hold_from_the_desktop_plays_music_to_the_customer_and_silences_both(
     center: Center, voices: Voices
 ) -> None:
     customer, agent = voices.new("customer", CUSTOMER), voices.new("hana", AGENT)
-    phone = _phone(center, "hana", agent)
-    desk = _desk(center, "hana")
+    phone = center.party_phone("hana", agent)
+    desk = desk_user(center, "hana")
     center.submit(AgentLoggedIn("hana", ready=True))
     caller, ix = _call(center, "held", "1007", customer)
     wait_for(lambda: center.recorder.of("Connect", ix), 20, "the engine's Connect")
     _talking(customer, agent, "audio both ways before the hold")
 
-    r = center.run(_http(center, desk, "POST", f"/api/desktop/interactions/{ix}/hold"))
+    r = center.run(api(center, desk, "POST", f"/api/desktop/interactions/{ix}/hold"))
     assert r.status_code == 200, r.text
     held = time.monotonic()
     assert center.recorder.of("HoldStarted", ix)
@@ -87,14 +58,14 @@ def test_hold_from_the_desktop_plays_music_to_the_customer_and_silences_both(
     assert len(agent.heard(*window)) < 5, "the agent still hears the customer on hold"
     assert AGENT not in music, "the customer still hears the agent on hold"
 
-    r = center.run(_http(center, desk, "POST", f"/api/desktop/interactions/{ix}/resume"))
+    r = center.run(api(center, desk, "POST", f"/api/desktop/interactions/{ix}/resume"))
     assert r.status_code == 200, r.text
     assert center.recorder.of("HoldEnded", ix)
     _talking(customer, agent, "audio both ways after the resume", timeout=5)
     hold_seconds = center.services.engine.interactions[ix].hold_seconds
     assert 1.5 < hold_seconds < 10, hold_seconds
 
-    r = center.run(_http(center, desk, "POST", f"/api/desktop/interactions/{ix}/end"))
+    r = center.run(api(center, desk, "POST", f"/api/desktop/interactions/{ix}/end"))
     assert r.status_code == 200, r.text
     assert finish(caller, 20) == 0
     assert finish(phone, 20) == 0
@@ -103,7 +74,7 @@ def test_hold_from_the_desktop_plays_music_to_the_customer_and_silences_both(
 
 def test_hold_from_the_agents_phone_with_a_sendonly_reinvite(center: Center, voices: Voices) -> None:
     customer, agent = voices.new("customer", CUSTOMER), voices.new("hugo", AGENT)
-    phone = _phone(center, "hugo", agent, "hold_phone.xml")
+    phone = center.party_phone("hugo", agent, "hold_phone.xml")
     center.submit(AgentLoggedIn("hugo", ready=True))
     caller, ix = _call(center, "held", "1007", customer)
     wait_for(lambda: center.recorder.of("Connect", ix), 20, "the engine's Connect")
@@ -128,16 +99,14 @@ def test_hold_from_the_agents_phone_with_a_sendonly_reinvite(center: Center, voi
 def test_transfer_to_a_queue_from_the_desktop_rings_the_next_agent(center: Center, voices: Voices) -> None:
     customer = voices.new("customer", CUSTOMER)
     xena, yuri = voices.new("xena", AGENT), voices.new("yuri", OTHER)
-    first, second = _phone(center, "xena", xena), _phone(center, "yuri", yuri)
-    desk = _desk(center, "xena")
+    first, second = center.party_phone("xena", xena), center.party_phone("yuri", yuri)
+    desk = desk_user(center, "xena")
     center.submit(AgentLoggedIn("xena", ready=True))
     caller, ix = _call(center, "xfer", "1008", customer)
     wait_for(lambda: center.recorder.of("Connect", ix), 20, "the engine's Connect")
     _talking(customer, xena, "audio with the first agent")
 
-    r = center.run(
-        _http(center, desk, "POST", f"/api/desktop/interactions/{ix}/transfer", {"queue": "xfer2"})
-    )
+    r = center.run(api(center, desk, "POST", f"/api/desktop/interactions/{ix}/transfer", {"queue": "xfer2"}))
     assert r.status_code == 200, r.text
     moved = time.monotonic()
     assert finish(first, 10) == 0  # the first agent's phone got its BYE
@@ -165,8 +134,8 @@ def test_transfer_to_a_queue_from_the_desktop_rings_the_next_agent(center: Cente
 def test_refer_from_the_agents_phone_transfers_to_an_agent(center: Center, voices: Voices) -> None:
     customer = voices.new("customer", CUSTOMER)
     remy, zoe = voices.new("remy", AGENT), voices.new("zoe", OTHER)
-    referrer = _phone(center, "remy", remy, "refer_phone.xml", refer_bad="0999", refer_to="zoe")
-    target = _phone(center, "zoe", zoe)
+    referrer = center.party_phone("remy", remy, "refer_phone.xml", refer_bad="0999", refer_to="zoe")
+    target = center.party_phone("zoe", zoe)
     center.submit(AgentLoggedIn("remy", ready=True))
     center.submit(AgentLoggedIn("zoe", ready=True))
     caller, ix = _call(center, "refer", "1010", customer)

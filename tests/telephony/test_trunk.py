@@ -13,7 +13,7 @@ from centrale.core.events import AgentAdded, AgentLoggedIn, InteractionEnded, Qu
 from centrale.core.expressions import parse
 from server.outbound_fixtures import campaign_document
 
-from .conftest import Center, carrier_number, finish, sipp_stats, wait_for
+from .conftest import Center, carrier_number, finish, free_port, sipp_stats, wait_for
 
 pytestmark = pytest.mark.telephony
 
@@ -61,18 +61,22 @@ def _leads(center: Center, run: Any) -> dict[str, dict[str, Any]]:
 
 def _packets(center: Center, call_id: str) -> dict[str, int]:
     try:
-        q = center.query(call_id)
+        return center.packets(call_id)
     except Exception:  # the call is gone already
         return {}
-    out: dict[str, int] = {}
-    for tag, info in q.get("tags", {}).items():
-        out[tag] = sum(
-            int(stream.get("stats", {}).get("packets", 0))
-            for media in info.get("medias", [])
-            for stream in media.get("streams", [])
-            if "RTP" in stream.get("flags", [])
+
+
+def _outbound_queue(center: Center, queue: str, agent: str) -> None:
+    """An outbound voice queue of account acme and one agent with its skill."""
+    center.submit(
+        QueueConfigured(
+            QueueConfig(
+                queue, "acme", "voice", parse(f"{queue} >= 1", known_skills=frozenset({queue})),
+                direction="outbound", offer_timeout=10.0, wrap_up=WrapUp(WrapUpMode.AGENT, 60.0),
+            )
         )
-    return out
+    )  # fmt: skip
+    center.submit(AgentAdded(AgentConfig(agent, "acme", {queue: 1})))
 
 
 def test_outbound_campaign_through_the_sip_trunk(center: Center) -> None:
@@ -178,6 +182,34 @@ def test_outbound_campaign_through_the_sip_trunk(center: Center) -> None:
     assert center.sip.failures == 0
 
 
+REDIRECT = "out_redirect"  # ruud's queue: a carrier that sends the call on to another gateway
+
+
+def test_a_carriers_redirect_is_followed_to_the_gateway_it_names(center: Center) -> None:
+    _outbound_queue(center, REDIRECT, "ruud")
+    target = free_port()
+    busy = center.sipp("reject.xml", port=target, name="carrier-redirect-target")
+    moved = center.sipp(
+        "trunk_redirect.xml",
+        port=center.carriers["redirect"],
+        keys={"target": str(target)},
+        name="carrier-redirect",
+    )
+    center.submit(AgentLoggedIn("ruud", ready=True))
+    run = _campaign(center, "trunk-redirect", REDIRECT, ["redirect"])
+    assert finish(moved, 30) == 0  # 302 sent, ACK received
+    assert finish(busy, 30) == 0  # the INVITE reached the gateway the 302 named, which said busy
+    number = carrier_number("redirect")
+    leads = wait_for(
+        lambda: (lambda rows: rows if rows[number]["last_outcome"] else None)(_leads(center, run)),
+        15,
+        "the lead to be settled",
+    )
+    # Busy, as the second gateway said: a 302 not followed would have been "failed".
+    assert leads[number]["last_outcome"] == "busy"
+    assert center.sip.failures == 0
+
+
 AMD = "out_amd"  # hal's queue: calls from carriers that challenge the trunk and report AMD
 
 
@@ -191,15 +223,7 @@ def test_trunk_digest_authentication_and_the_carriers_answering_machine_detectio
     runner = center.services.extras["dialer"]
     trunk = runner.trunk
     before = dict(trunk.outcomes)
-    center.submit(
-        QueueConfigured(
-            QueueConfig(
-                AMD, "acme", "voice", parse(f"{AMD} >= 1", known_skills=frozenset({AMD})),
-                direction="outbound", offer_timeout=10.0, wrap_up=WrapUp(WrapUpMode.AGENT, 60.0),
-            )
-        )
-    )  # fmt: skip
-    center.submit(AgentAdded(AgentConfig("hal", "acme", {AMD: 1})))
+    _outbound_queue(center, AMD, "hal")
     ports = center.carriers
 
     def carrier(case: str, pw: str, amd: str) -> Any:

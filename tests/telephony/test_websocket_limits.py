@@ -7,7 +7,8 @@ the ``websockets`` client.
   browser) → accepted;
 * per source address: beyond ``ws_max_connections_per_source`` open connections → 429 while the
   earlier ones stay open and keep working; closing one frees a slot; beyond the connection rate →
-  429 with Retry-After; an exempt address is not limited;
+  429 with Retry-After; an exempt address is not limited; behind a trusted proxy each client
+  counts by its ``X-Forwarded-For`` address, from any other peer the header is ignored;
 * a handshake that never comes is cut after ``ws_handshake_timeout``;
 * settings errors, one ``file: field: problem`` line each.
 
@@ -22,7 +23,6 @@ import contextlib
 import logging
 import re
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import free_port, password, wait_for
+from .conftest import free_port, password, served, wait_for
 
 pytestmark = pytest.mark.telephony
 
@@ -39,6 +39,7 @@ ALLOWED = "https://desk.example.com"
 MAX_OPEN = 3
 BURST = 5
 EXEMPT = "127.0.0.9"
+PROXY = "127.0.0.7"
 
 
 class Listener:
@@ -59,7 +60,6 @@ def listener(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Listener]:
     # sippy's dispatcher registers a signal handler when imported: import it on the main thread.
     import sippy.Core.EventDispatcher  # type: ignore[import-untyped] # noqa: F401
 
-    from centrale.server.root import build
     from centrale.server.settings import ServerSettings
     from centrale.telephony.flood import FloodLimits
     from centrale.telephony.settings import SipAccount, TelephonySettings
@@ -81,27 +81,14 @@ def listener(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Listener]:
             ws_connection_burst=BURST,
             ws_handshake_timeout=1.0,
             limits=FloodLimits(exempt=[EXEMPT]),
+            ws_trusted_proxies=[PROXY],
         ),
     )
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="test-ws-loop", daemon=True)
-    thread.start()
-
-    async def make() -> Any:
-        services = build(settings)
-        await services.start()
-        return services
-
-    services = asyncio.run_coroutine_threadsafe(make(), loop).result(30)
-    try:
+    with served(settings) as (services, loop):
         yield Listener(services.extras["sip"], loop)
-    finally:
-        asyncio.run_coroutine_threadsafe(services.stop(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
 
 
-def _connect(url: str, source: str, origin: str | None = None) -> Any:
+def _connect(url: str, source: str, origin: str | None = None, forwarded_for: str | None = None) -> Any:
     from websockets.sync.client import connect
 
     return connect(
@@ -110,14 +97,15 @@ def _connect(url: str, source: str, origin: str | None = None) -> Any:
         origin=origin,  # type: ignore[arg-type]
         open_timeout=5,
         source_address=(source, 0),
+        additional_headers={"X-Forwarded-For": forwarded_for} if forwarded_for else None,
     )
 
 
-def _refused(url: str, source: str, origin: str | None = None) -> Any:
+def _refused(url: str, source: str, origin: str | None = None, forwarded_for: str | None = None) -> Any:
     """The HTTP response a refused handshake got."""
     from websockets.exceptions import InvalidStatus
 
-    with pytest.raises(InvalidStatus) as refused, _connect(url, source, origin):
+    with pytest.raises(InvalidStatus) as refused, _connect(url, source, origin, forwarded_for):
         pass
     return refused.value.response
 
@@ -212,6 +200,48 @@ def test_an_exempt_source_is_not_limited(listener: Listener) -> None:
         assert all(_challenged(ws) for ws in opened[-2:])
 
 
+# --- behind a reverse proxy ---------------------------------------------------------------------------
+def test_behind_a_trusted_proxy_each_client_counts_by_its_forwarded_address(listener: Listener) -> None:
+    client, neighbour = "198.51.100.1", "198.51.100.2"
+    with contextlib.ExitStack() as stack:
+        for _ in range(MAX_OPEN):
+            stack.enter_context(_connect(listener.url, PROXY, ALLOWED, client))
+        wait_for(lambda: listener.open_from(client) == MAX_OPEN, 5, "counted against the client")
+        assert listener.open_from(PROXY) == 0
+        assert _refused(listener.url, PROXY, ALLOWED, client).status_code == 429
+        # Another browser behind the same proxy is not limited by the first one's connections.
+        with _connect(listener.url, PROXY, ALLOWED, f"203.0.113.9, {neighbour}") as other:
+            assert _challenged(other)
+            assert listener.open_from(neighbour) == 1
+    wait_for(lambda: listener.open_from(client) == 0, 5, "every slot freed")
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_ignored(listener: Listener) -> None:
+    source = "127.0.0.8"
+    with contextlib.ExitStack() as stack:
+        for i in range(MAX_OPEN):  # a client that claims a new address each time
+            stack.enter_context(_connect(listener.url, source, ALLOWED, f"198.51.100.{10 + i}"))
+        wait_for(lambda: listener.open_from(source) == MAX_OPEN, 5, "counted against the peer")
+        assert _refused(listener.url, source, ALLOWED, "198.51.100.99").status_code == 429
+
+
+def test_the_client_behind_proxies_is_the_nearest_untrusted_hop() -> None:
+    from centrale.telephony.settings import TelephonySettings
+    from centrale.telephony.websocket import Admission
+
+    admission = Admission(TelephonySettings(ws_port=5066, ws_trusted_proxies=["10.0.0.0/8", "2001:db8::/32"]))
+    assert admission.client("10.1.1.1", "203.0.113.5") == "203.0.113.5"
+    assert admission.client("10.1.1.1", "203.0.113.5, 10.2.2.2") == "203.0.113.5"  # two proxies
+    # The client may write anything on the left; the hop the trusted proxy saw counts.
+    assert admission.client("10.1.1.1", "198.51.100.9, 203.0.113.5") == "203.0.113.5"
+    assert admission.client("10.1.1.1", "10.3.3.3") == "10.3.3.3"  # a client inside the network
+    assert admission.client("2001:db8::1", "2001:db8::2, 2001:0DB9::7") == "2001:db9::7"
+    assert admission.client("10.1.1.1", "203.0.113.5, not-an-address") == "10.1.1.1"
+    assert admission.client("10.1.1.1", None) == "10.1.1.1"
+    assert admission.client("192.0.2.1", "203.0.113.5") == "192.0.2.1"  # not a trusted peer
+    assert Admission(TelephonySettings(ws_port=5066)).client("10.1.1.1", "203.0.113.5") == "10.1.1.1"
+
+
 # --- timeouts ----------------------------------------------------------------------------------------
 def test_a_handshake_that_never_comes_is_cut(listener: Listener) -> None:
     port = listener.sip.settings.ws_port
@@ -246,6 +276,10 @@ def test_a_handshake_that_never_comes_is_cut(listener: Listener) -> None:
             "(file): ws_connection_burst must be at least ws_connections_per_second",
         ),
         ("ws_handshake_timeout: 500", "ws_handshake_timeout: Input should be less than or equal to 120"),
+        (
+            "ws_trusted_proxies: [proxy.example.com]",
+            "ws_trusted_proxies: 'proxy.example.com' is not an IP address or network",
+        ),
     ],
 )
 def test_settings_errors_name_file_and_field(tmp_path: Path, yaml: str, line: str) -> None:

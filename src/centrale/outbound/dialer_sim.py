@@ -115,6 +115,9 @@ class CampaignSpec:
     tick: float = 1.0
     window_seconds: float = 3600.0
     """The evaluation window the policy is told about and the worst window is measured over."""
+    regulated_window: float = 24 * 3600.0
+    """The regulator's window (Ofcom: any 24 hours), whose counts the policy's margin is taken
+    from; a shift shorter than it is one window, its prefixes the windows ending inside it."""
     connect_within: float = 2.0
     information_message: bool = True
     """UK (Ofcom) and US (TSR) presets both require it on every abandoned call."""
@@ -145,6 +148,9 @@ class RunResult:
     worst_window_rate: float = 0.0
     worst_window_live: int = 0
     worst_window_abandoned: int = 0
+    worst_prefix_rate: float = 0.0
+    """The highest abandoned/live rate of the shift so far, over every moment of the shift: the
+    rate of each 24-hour window that ends inside a shift with no dialling in the day before it."""
     max_overdial: int = 0
     """Largest (calls ringing + waiting − free agents) right after a dial decision."""
     cpu_seconds: float = 0.0
@@ -228,6 +234,19 @@ def worst_window(
         if live and dropped / live > best[0]:
             best = (dropped / live, live, dropped)
     return best
+
+
+def worst_prefix(live_times: Sequence[float], abandon_times: Sequence[float]) -> float:
+    """The highest abandoned/live rate over the prefixes of a run (windows starting before it).
+
+    A prefix's rate rises only when an abandoned call enters it, so the prefixes ending at each
+    abandoned call cover every maximum.
+    """
+    lives = sorted(live_times)
+    worst = 0.0
+    for n, at in enumerate(sorted(abandon_times), start=1):
+        worst = max(worst, n / bisect_right(lives, at))
+    return worst
 
 
 def campaign_config(agents: int, wrap_seconds: float) -> EngineConfig:
@@ -334,6 +353,7 @@ class CampaignSimulation:
         r.worst_window_rate, r.worst_window_live, r.worst_window_abandoned = worst_window(
             self.live_times, self.abandon_times, self.spec.window_seconds, 0.0, end
         )
+        r.worst_prefix_rate = worst_prefix(self.live_times, self.abandon_times)
         r.cpu_seconds = time.process_time() - started
         return r
 
@@ -364,6 +384,10 @@ class CampaignSimulation:
         for times in (self._window_live, self._window_abandoned):
             while times and times[0] <= horizon:
                 times.popleft()
+        # Both lists are in time order (an abandon is recorded 2 s after its answer, in order).
+        regulated_from = now - self.spec.regulated_window
+        regulated_live = len(self.live_times) - bisect_right(self.live_times, regulated_from)
+        regulated_abandoned = len(self.abandon_times) - bisect_right(self.abandon_times, regulated_from)
         return PacingSnapshot(
             agents_free=free,
             busy=busy,
@@ -375,6 +399,8 @@ class CampaignSimulation:
             shift_live=self.result.live,
             shift_abandoned=len(self.abandon_times),
             shift_elapsed=now,
+            regulated_live=regulated_live,
+            regulated_abandoned=regulated_abandoned,
         )
 
     def _decide(self) -> None:
@@ -527,5 +553,6 @@ __all__ = [
     "campaign_config",
     "run_campaign",
     "talk_distribution",
+    "worst_prefix",
     "worst_window",
 ]

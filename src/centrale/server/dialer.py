@@ -12,8 +12,9 @@ way :mod:`centrale.outbound.dialer_sim` drives a campaign, on the real clock:
 * **Pacing.** Once a second, and soon after an agent becomes ready, each *running* campaign builds a
   :class:`~centrale.outbound.pacing.PacingSnapshot` — the engine's agents that may take the
   campaign's queue (its requirement, voice capacity; ready = free, reserved/busy = talking, wrap-up),
-  the campaign's calls ringing, the answered calls waiting in the queue, and the live/abandoned
-  calls of the last hour — asks ``lines_to_dial`` and takes that many ``next_leads`` (each one
+  the campaign's calls ringing, the answered calls waiting in the queue, the live/abandoned
+  calls of the last hour (the evaluation window) and of the preset's window (the margin under the
+  cap) — asks ``lines_to_dial`` and takes that many ``next_leads`` (each one
   compliance-checked and recorded, the lead now *in progress*).
 * **Persist, then dial.** The campaign position (``to_state()`` plus the runner's counters) is
   stored with ``EventStore.append([], campaigns={id: state})`` **before** any of those dials is
@@ -863,6 +864,14 @@ class CampaignRunner(Listener):
             run.window.popleft()
         waiting = self.engine.waiting(run.queue) if run.queue in self.engine.queues else 0
         elapsed = max(0.0, now - run.shift_started)
+        # The regulator's window (the preset's, e.g. 24 h) as the compliance tracker has it, plus
+        # the live calls still in conversation: the tracker hears of a call once it is settled.
+        regulated = self.compliance.abandon_tracker(run.settings.compliance).window_ending(_dt(now))
+        talking = [
+            call.connected_at - call.answered_at
+            for call in self._calls.values()
+            if call.campaign == run.id and call.connected_at is not None and not call.machine
+        ]
         return PacingSnapshot(
             agents_free=free,
             busy=busy,
@@ -874,6 +883,8 @@ class CampaignRunner(Listener):
             shift_live=run.counters["answered"],
             shift_abandoned=run.counters["abandoned"],
             shift_elapsed=elapsed,
+            regulated_live=regulated.live + len(talking),
+            regulated_abandoned=regulated.abandoned + sum(1 for d in talking if d > self.connect_within),
         )
 
     def _agents(self, run: CampaignRun, now: float) -> tuple[int, list[BusyAgent]]:

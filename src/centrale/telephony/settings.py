@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from centrale.telephony.flood import FloodLimits
+from centrale.telephony.flood import FloodLimits, check_networks
 
 
 class SipAccount(BaseModel):
@@ -254,6 +254,15 @@ class TelephonySettings(BaseModel):
     ws_connections_per_second: float = Field(2.0, gt=0, description="new WebSockets per IP address/s")
     ws_connection_burst: int = Field(20, ge=1, description="new WebSockets per IP address in a burst")
     ws_handshake_timeout: float = Field(10.0, gt=0, le=120, description="seconds to finish the handshake")
+    ws_trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="reverse proxies (addresses or networks) whose X-Forwarded-For names the client",
+    )
+
+    @field_validator("ws_trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        return check_networks(value)
 
     @field_validator("ws_origins")
     @classmethod

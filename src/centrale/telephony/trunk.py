@@ -13,7 +13,9 @@ Theory of operation
    by number prefix), answering 401/407 challenges with the trunk's credentials.
 3. Call progress, from the UAC's events: 100/180/183 → ringing (keep waiting); 200 → rtpengine
    ``answer`` with the customer's SDP (ACK by sippy) → **answered**; 486/600 → **busy**;
-   408/480/487 → **no_answer**; any other final response → **failed**. The ring time-out CANCELs
+   408/480/487 → **no_answer**; 300/301/302 with a Contact → the same INVITE (same media offer,
+   same ring time-out) goes to the first Contact instead, up to three times; any other final
+   response → **failed**. The ring time-out CANCELs
    the INVITE → **no_answer** (or **failed** when the gateway never answered anything: a transport
    problem). rtpengine's call is deleted for every outcome but ``answered``.
 4. An answered call becomes an outbound :class:`~centrale.telephony.sip.Call` of the SIP service
@@ -56,6 +58,8 @@ __all__ = ["SipTrunk", "progress_for"]
 
 BUSY_CODES = frozenset({486, 600})
 NO_ANSWER_CODES = frozenset({408, 480, 487})
+MAX_REDIRECTS = 3
+"""3xx redirects followed per dial (a loop of redirects between two gateways ends there)."""
 
 
 def progress_for(code: int, *, responded: bool) -> CallProgress:
@@ -84,6 +88,8 @@ class _Dial:
     gone: bool = False  # the customer hung up before the answered call was handed over
     call: Call | None = None
     amd: str | None = None  # the carrier's answering-machine header in its 183/200, if any
+    caller_id: str = ""  # the From of our INVITEs (kept for a redirect)
+    redirects: int = 0  # 3xx redirects followed so far
 
 
 class SipTrunk:
@@ -158,10 +164,11 @@ class SipTrunk:
             log.error("dial %s: media: %s", dial_id, exc)
             return CallProgress.FAILED, None
         d.offer = offer
+        d.caller_id = caller_id or self.settings.caller_id or ""
         host, port = self.settings.gateway_for(number)
         self._dials[dial_id] = d
         try:
-            sip._to_sip(self._sip_invite, d, host, port, caller_id or self.settings.caller_id or "", offer)
+            sip._to_sip(self._sip_invite, d, host, port, d.caller_id, offer)
             try:
                 kind, code, sdp, tag = await asyncio.wait_for(asyncio.shield(d.final), ring_timeout)
             except TimeoutError:
@@ -338,6 +345,8 @@ class SipTrunk:
             CCEventUpdate,
         )
 
+        if ua is not d.ua:
+            return  # a leg a redirect has replaced: its last words are not news
         if isinstance(event, CCEventRing):
             self.sip._to_loop(self._on_ring, d)
         elif isinstance(event, CCEventConnect):
@@ -345,7 +354,15 @@ class SipTrunk:
             tag = str(ua.rUri.getTag() or "")
             amd = getattr(ua, "amd_value", None)
             self.sip._to_loop(self._on_connect, d, str(body) if body is not None else "", tag, amd)
-        elif isinstance(event, CCEventFail | CCEventRedirect):
+        elif isinstance(event, CCEventRedirect):
+            data = event.getData()
+            urls = [address.url for address in (data[3] if len(data) > 3 else ())]  # SipAddress → SipURL
+            targets = [
+                (str(url.username or ""), str(url.host), int(url.port or 5060)) for url in urls if url.host
+            ]
+            d.ua = None  # that leg is over (sippy ACKed the 3xx)
+            self.sip._to_loop(self._on_redirect, d, int(data[0]), targets)
+        elif isinstance(event, CCEventFail):
             data = event.getData()
             code = int(data[0]) if data else 0
             if code in (401, 403, 407):  # sippy answers one challenge; this is the carrier's verdict
@@ -383,6 +400,24 @@ class SipTrunk:
             self.sip._to_sip(self._sip_hangup_dial, d)  # a 200 racing our CANCEL (ring time-out)
         # else: the answer to our re-INVITE (bridging): nothing to do
 
+    async def _on_redirect(self, d: _Dial, code: int, targets: list[tuple[str, str, int]]) -> None:
+        """A 3xx with a Contact: INVITE the first target instead, within the same ring time-out
+        and with the same media offer (its user part, when there is one, is the number to ask for)."""
+        d.responded = True
+        if d.final.done() or d.over:
+            return
+        if not targets or d.redirects >= MAX_REDIRECTS:
+            log.warning(
+                "dial %s: %d redirect%s not followed", d.dial_id, code, "" if targets else " without a target"
+            )
+            d.final.set_result(("fail", code, "", ""))
+            return
+        d.redirects += 1
+        user, host, port = targets[0]
+        d.number = user or d.number
+        log.info("dial %s: %d, redirected to %s@%s:%d", d.dial_id, code, d.number, host, port)
+        self.sip._to_sip(self._sip_invite, d, host, port, d.caller_id, d.offer)
+
     async def _on_end(self, d: _Dial, code: int) -> None:
         if code:
             d.responded = d.responded or code != 408
@@ -401,7 +436,8 @@ _ua_class: Any = None
 
 def _trunk_ua_class() -> Any:
     """sippy's UA, reading the carrier's AMD header from the INVITE's 18x/2xx responses (sippy's
-    call-control events carry no headers). Made once, on first use (sippy is imported lazily)."""
+    call-control events carry no headers) and acknowledging a 3xx where the INVITE went. Made once,
+    on first use (sippy is imported lazily)."""
     global _ua_class
     if _ua_class is None:
         from sippy.UA import UA  # type: ignore[import-untyped]
@@ -412,9 +448,14 @@ def _trunk_ua_class() -> Any:
 
             def recvResponse(self, resp: Any, tr: Any) -> None:
                 name = self.amd_header
-                if name and resp.countHFs(name) > 0 and 180 <= resp.getSCode()[0] < 300:
+                code = resp.getSCode()[0]
+                if name and resp.countHFs(name) > 0 and 180 <= code < 300:
                     self.amd_value = str(resp.getHFBody(name)).strip()
                 super().recvResponse(resp, tr)
+                if 300 <= code < 400:
+                    # The UA has read the redirect's Contact. sippy's transaction layer would send
+                    # the ACK there too; RFC 3261 (17.1.1.3) wants it where the INVITE went.
+                    resp.delHFs("contact")
 
         _ua_class = TrunkUA
     return _ua_class

@@ -38,8 +38,10 @@ Admission (:class:`Admission`, sans-I/O: time comes with every call) decides on 
   ``ws_max_connections_per_source`` connections at once, handshakes under way included, and new
   ones taken from a token bucket (``ws_connections_per_second``, up to ``ws_connection_burst``
   saved up). Beyond either the handshake gets HTTP 429 (the rate one with ``Retry-After``) and no
-  SIP state. The flood limits' ``enabled`` and ``exempt`` apply (a proxy in front carries every
-  browser's connection from one address: exempt it), and so does their ``log_interval``: each
+  SIP state. The flood limits' ``enabled`` and ``exempt`` apply, and so does their ``log_interval``.
+  A reverse proxy in front carries every browser's connection from one address: list it in
+  ``ws_trusted_proxies`` and each connection counts against the client address the proxy puts in
+  ``X-Forwarded-For`` (from any other peer the header is ignored: anyone can send it). Each
   refused origin, and each limited source and kind of limit, is logged once per interval, then
   with the number refused since — a flood does not become a log flood. The sources and origins
   remembered are bounded, so spoofed variety cannot grow memory without end.
@@ -67,6 +69,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from centrale.telephony.flood import in_networks, log_due
 from centrale.telephony.settings import TelephonySettings
 
 log = logging.getLogger("centrale.telephony.websocket")
@@ -106,8 +109,10 @@ class Admission:
         self.enabled = settings.limits.enabled
         self.log_interval = settings.limits.log_interval
         self._exempt = [ipaddress.ip_network(n, strict=False) for n in settings.limits.exempt]
+        self._proxies = [ipaddress.ip_network(n, strict=False) for n in settings.ws_trusted_proxies]
         self._sources: dict[str, _Source] = {}
-        self._origin_log: dict[str, tuple[float, int]] = {}  # origin → (last logged, refused since)
+        self._origin_logged: dict[str, float] = {}  # refused origin → when last logged
+        self._origin_counts: dict[str, int] = {}  # refused origin → refused since
         self.refused = {"origin": 0, "connections": 0, "rate": 0}
 
     def admit(self, host: str, origin: str | None, now: float) -> Refusal | None:
@@ -141,6 +146,24 @@ class Admission:
         src.open += 1
         return None
 
+    def client(self, peer: str, forwarded: str | None) -> str:
+        """The address a handshake counts against: the peer itself, or, when the peer is one of
+        ``ws_trusted_proxies``, the nearest address in its ``X-Forwarded-For`` that is not a
+        trusted proxy. Hops are read from the right (the proxy appends the address it saw);
+        anything left of a malformed hop could be made up, so the count falls back to the peer.
+        """
+        if not self._proxies or not forwarded or not in_networks(peer, self._proxies):
+            return peer
+        hops = [item.strip() for item in forwarded.split(",")]
+        for hop in reversed(hops):
+            try:
+                address = ipaddress.ip_address(hop)
+            except ValueError:
+                return peer
+            if not any(address in net for net in self._proxies):
+                return str(address)
+        return str(ipaddress.ip_address(hops[0]))  # a client inside the proxies' own networks
+
     def release(self, host: str) -> None:
         """An admitted connection from `host` is closed (or its handshake failed)."""
         src = self._sources.get(host)
@@ -152,13 +175,7 @@ class Admission:
         return 0 if src is None else src.open
 
     def _is_exempt(self, host: str) -> bool:
-        if not self._exempt:
-            return False
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return any(address in net for net in self._exempt)
+        return bool(self._exempt) and in_networks(host, self._exempt)
 
     def _sweep(self, now: float) -> None:
         """Forget sources with nothing open and a full bucket again; then, if still too many, the
@@ -172,12 +189,10 @@ class Admission:
         self._sources = keep
 
     def _note(self, host: str, src: _Source, kind: str, now: float) -> None:
-        src.counts[kind] = src.counts.get(kind, 0) + 1
-        last = src.logged.get(kind)
-        if last is not None and now - last < self.log_interval:
+        due = log_due(src.logged, src.counts, kind, now, self.log_interval)
+        if due is None:
             return
-        count, src.counts[kind] = src.counts[kind], 0
-        src.logged[kind] = now
+        last, count = due
         if last is None:
             what = (
                 f"more than {self.max_open} WebSocket connections at once"
@@ -196,14 +211,13 @@ class Admission:
 
     def _note_origin(self, host: str, origin: str, now: float) -> None:
         origin = origin[:200]  # the client's text: keep log lines bounded
-        last, count = self._origin_log.get(origin, (None, 0))
-        count += 1
-        if last is not None and now - last < self.log_interval:
-            self._origin_log[origin] = (last, count)
+        if origin not in self._origin_logged and len(self._origin_logged) >= MAX_ORIGINS:
+            self._origin_logged.clear()
+            self._origin_counts.clear()
+        due = log_due(self._origin_logged, self._origin_counts, origin, now, self.log_interval)
+        if due is None:
             return
-        if len(self._origin_log) >= MAX_ORIGINS:
-            self._origin_log.clear()
-        self._origin_log[origin] = (now, 0)
+        last, count = due
         if last is None:
             log.warning(
                 "SIP over WebSocket: refused a handshake from a page of %r (from %s): not in "
@@ -336,7 +350,9 @@ class SipWebSocket:
 
     def _admit(self, connection: Any, request: Any) -> Any:
         """``websockets``' ``process_request``: None to go on with the handshake, or the refusal."""
-        host = str(connection.remote_address[0]) if connection.remote_address else "0.0.0.0"
+        peer = str(connection.remote_address[0]) if connection.remote_address else "0.0.0.0"
+        forwarded = ", ".join(request.headers.get_all("X-Forwarded-For")) or None
+        host = self.admission.client(peer, forwarded)
         refusal = self.admission.admit(host, request.headers.get("Origin"), self.clock())
         if refusal is not None:
             response = connection.respond(refusal.status, refusal.reason + "\n")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from centrale.server.deps import MAX_SQL_INT, client_ip, need, plain, services
+from centrale.server.deps import audit as audit_entry  # this module's /audit route is `audit`
 from centrale.server.errors import ApiError
 from centrale.server.privacy import erase_interactions
 from centrale.server.security import Permission, Principal
@@ -71,12 +72,13 @@ async def create_user(
         svc.users.create(body.username, body.password, body.role, body.accounts, body.agent)
     except UserError as exc:
         raise _user_error(exc) from exc
-    svc.audit.record(
-        who.username,
+    audit_entry(
+        request,
+        who,
         "user.create",
-        target=body.username,
-        detail={"role": body.role, "accounts": body.accounts, "agent": body.agent},
-        ip=client_ip(request),
+        body.username,
+        None,
+        {"role": body.role, "accounts": body.accounts, "agent": body.agent},
     )
     record = svc.users.get(body.username)
     assert record is not None
@@ -103,7 +105,7 @@ async def change_user(
     detail = body.model_dump(exclude_none=True, exclude={"password"})
     if body.password is not None:
         detail["password"] = "changed"
-    svc.audit.record(who.username, "user.update", target=username, detail=detail, ip=client_ip(request))
+    audit_entry(request, who, "user.update", username, None, detail)
     return _out(svc.users.get(username) or record)
 
 
@@ -118,7 +120,7 @@ async def delete_user(
         svc.users.delete(username)
     except UserError as exc:
         raise _user_error(exc) from exc
-    svc.audit.record(who.username, "user.delete", target=username, ip=client_ip(request))
+    audit_entry(request, who, "user.delete", username, None, None)
     return Response(status_code=204)
 
 
@@ -200,14 +202,7 @@ async def gdpr_export(
                     .order_by(timeline.c.seq, timeline.c.pos)
                 ).mappings()
             ]
-    svc.audit.record(
-        who.username,
-        "gdpr.export",
-        target=contact,
-        account=account,
-        detail={"interactions": len(rows)},
-        ip=client_ip(request),
-    )
+    audit_entry(request, who, "gdpr.export", contact, account, {"interactions": len(rows)})
     return {"contact": contact, "interactions": rows}
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from centrale.server.deps import MAX_SQL_INT, client_ip, need, services
+from centrale.server.deps import MAX_SQL_INT, audit, need, services
 from centrale.server.errors import ApiError
 from centrale.server.security import Permission, Principal
 from centrale.server.webhooks import WEBHOOK_KINDS, WebhookError, WebhookStore
@@ -69,14 +69,7 @@ async def create_webhook(body: WebhookBody, request: Request, who: Principal = _
         ident, secret = store.create(body.url, body.events, body.account, active=body.active)
     except WebhookError as exc:
         raise ApiError(422, "webhook.invalid", str(exc)) from exc
-    services(request).audit.record(
-        who.username,
-        "webhook.create",
-        target=ident,
-        account=body.account,
-        detail={"url": body.url, "events": body.events},
-        ip=client_ip(request),
-    )
+    audit(request, who, "webhook.create", ident, body.account, {"url": body.url, "events": body.events})
     return {**_found(request, ident).to_dict(), "secret": secret}
 
 
@@ -95,14 +88,7 @@ async def change_webhook(
         _store(request).update(webhook, url=body.url, events=body.events, active=body.active)
     except WebhookError as exc:
         raise ApiError(422, "webhook.invalid", str(exc)) from exc
-    services(request).audit.record(
-        who.username,
-        "webhook.update",
-        target=webhook,
-        account=hook.account,
-        detail=body.model_dump(exclude_none=True),
-        ip=client_ip(request),
-    )
+    audit(request, who, "webhook.update", webhook, hook.account, body.model_dump(exclude_none=True))
     result: dict[str, Any] = _found(request, webhook).to_dict()
     return result
 
@@ -111,9 +97,7 @@ async def change_webhook(
 async def delete_webhook(webhook: str, request: Request, who: Principal = _WRITE) -> Response:
     hook = _found(request, webhook)
     _store(request).delete(webhook)
-    services(request).audit.record(
-        who.username, "webhook.delete", target=webhook, account=hook.account, ip=client_ip(request)
-    )
+    audit(request, who, "webhook.delete", webhook, hook.account, None)
     return Response(status_code=204)
 
 
@@ -121,9 +105,7 @@ async def delete_webhook(webhook: str, request: Request, who: Principal = _WRITE
 async def rotate_secret(webhook: str, request: Request, who: Principal = _WRITE) -> dict[str, str]:
     hook = _found(request, webhook)
     secret = _store(request).rotate_secret(webhook)
-    services(request).audit.record(
-        who.username, "webhook.rotate_secret", target=webhook, account=hook.account, ip=client_ip(request)
-    )
+    audit(request, who, "webhook.rotate_secret", webhook, hook.account, None)
     return {"id": webhook, "secret": secret}
 
 
