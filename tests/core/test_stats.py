@@ -138,7 +138,7 @@ def test_empty_figures_have_no_ratios() -> None:
 
 
 def test_agent_time_is_split_over_interval_boundaries() -> None:
-    s = Stats(900, {}, {}, {})
+    s = Stats(900, [])
     s.on_agent_time("t", AgentState.BUSY, 800, 2000)
     assert team_figures(s.team_sum(["t"], 0, 900))["busy_seconds"] == 100
     assert team_figures(s.team_sum(["t"], 900, 1800))["busy_seconds"] == 900

@@ -445,5 +445,5 @@ def test_admin_creates_a_campaign_and_a_do_not_call_entry(server: LiveServer, br
         adm.page.fill("#dnc-number", number)
         adm.page.select_option("#dnc-scope", "acme")
         _click_and_wait(adm, '#dnc-form [data-action="add"]', "/api/dnc")
-        adm.wait_js(f"document.querySelector('#panel-dnc tr[data-number=\"{number}\"][data-scope=\"acme\"]')")
+        adm.wait_js(f'document.querySelector(\'#panel-dnc tr[data-number="{number}"][data-scope="acme"]\')')
         assert real_errors(adm) == []

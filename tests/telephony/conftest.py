@@ -445,6 +445,19 @@ def start_rtpengine(
     )  # fmt: skip
 
 
+def settings_error(tmp_path: Path, text: str) -> tuple[Path, str]:
+    """The telephony settings file `text` is refused: (its path, the message, which is one line)."""
+    from centrale.telephony.settings import load
+
+    path = tmp_path / "telephony.yaml"
+    path.write_text(f"{text}\n", encoding="utf-8")
+    with pytest.raises(ValueError) as error:
+        load(path)
+    message = str(error.value)
+    assert "\n" not in message, message
+    return path, message
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     """Terminate a helper process, killing it if it does not go within 10 s."""
     proc.terminate()

@@ -1,14 +1,19 @@
-"""The telephony parts that need no peers: bencode, digest, settings files."""
+"""The telephony parts that need no peers: bencode, digest, settings files, ICE servers."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from pathlib import Path
 
 import pytest
 
 from centrale.telephony.ng import bdecode, bencode
 from centrale.telephony.registrar import digest_response
-from centrale.telephony.settings import load
+from centrale.telephony.settings import IceServer, TelephonySettings, load
+
+from .conftest import settings_error
 
 
 def test_bencode_round_trip() -> None:
@@ -89,3 +94,46 @@ def test_call_progress_of_final_responses() -> None:
     assert progress_for(408, responded=False) is CallProgress.FAILED  # our own time-out: nobody there
     for code in (403, 404, 503, 603):
         assert progress_for(code, responded=True) is CallProgress.FAILED
+
+
+def test_turn_credentials_come_from_the_shared_secret_and_expire() -> None:
+    settings = TelephonySettings(
+        ice_servers=[
+            IceServer(urls=["stun:stun.example.com:3478"]),
+            IceServer(urls=["turn:turn.example.com?transport=tcp"], secret="s" * 16, ttl=3600),
+            IceServer(urls=["turns:relay.example.com:5349"], username="center", credential="fixed"),
+        ]
+    )
+    stun, turn, fixed = settings.ice_for("anna", 1_800_000_000.5)
+    assert stun == {"urls": ["stun:stun.example.com:3478"]}
+    assert turn["username"] == "1800003600:anna"
+    expected = hmac.new(b"s" * 16, b"1800003600:anna", hashlib.sha1).digest()
+    assert turn["credential"] == base64.b64encode(expected).decode()
+    assert fixed == {"urls": ["turns:relay.example.com:5349"], "username": "center", "credential": "fixed"}
+
+
+@pytest.mark.parametrize(
+    ("yaml", "line"),
+    [
+        (
+            "ice_servers: [{urls: ['http://turn.example.com']}]",
+            "ice_servers.0.urls: 'http://turn",
+        ),
+        (
+            "ice_servers: [{urls: ['turn:turn.example.com']}]",
+            "ice_servers.0: a TURN server needs a secret",
+        ),
+        (
+            "ice_servers: [{urls: ['turn:t.example.com'], secret: 'x' , username: u, credential: c}]",
+            "ice_servers.0.secret: String should have at least 8 characters",
+        ),
+        (
+            "ice_servers: [{urls: ['stun:s.example.com'], username: u}]",
+            "ice_servers.0: give both",
+        ),
+        ("ice_transport_policy: relay", "(file): ice_transport_policy relay needs a TURN server"),
+    ],
+)
+def test_ice_settings_errors_name_the_field(tmp_path: Path, yaml: str, line: str) -> None:
+    path, message = settings_error(tmp_path, yaml)
+    assert message.startswith(f"{path}: {line}"), message

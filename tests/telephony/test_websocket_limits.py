@@ -5,10 +5,13 @@ the ``websockets`` client.
 * Origin: a page of a foreign origin → HTTP 403 (logged once per origin per interval); an allowed
   origin → 101, and a REGISTER over it gets the registrar's 401 challenge; no Origin (not a
   browser) → accepted;
+* all sources together: beyond ``ws_max_connections`` → 503 with Retry-After (exempt sources count
+  but are not refused);
 * per source address: beyond ``ws_max_connections_per_source`` open connections → 429 while the
   earlier ones stay open and keep working; closing one frees a slot; beyond the connection rate →
   429 with Retry-After; an exempt address is not limited; behind a trusted proxy each client
-  counts by its ``X-Forwarded-For`` address, from any other peer the header is ignored;
+  counts by its ``X-Forwarded-For`` address (or RFC 7239 ``Forwarded``, when configured: then only
+  that header), from any other peer the header is ignored;
 * a handshake that never comes is cut after ``ws_handshake_timeout``;
 * settings errors, one ``file: field: problem`` line each.
 
@@ -21,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import socket
 import time
 import uuid
@@ -31,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import free_port, password, served, wait_for
+from .conftest import free_port, password, served, settings_error, wait_for
 
 pytestmark = pytest.mark.telephony
 
@@ -88,7 +90,13 @@ def listener(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Listener]:
         yield Listener(services.extras["sip"], loop)
 
 
-def _connect(url: str, source: str, origin: str | None = None, forwarded_for: str | None = None) -> Any:
+def _connect(
+    url: str,
+    source: str,
+    origin: str | None = None,
+    forwarded_for: str | None = None,
+    header: str = "X-Forwarded-For",
+) -> Any:
     from websockets.sync.client import connect
 
     return connect(
@@ -97,15 +105,15 @@ def _connect(url: str, source: str, origin: str | None = None, forwarded_for: st
         origin=origin,  # type: ignore[arg-type]
         open_timeout=5,
         source_address=(source, 0),
-        additional_headers={"X-Forwarded-For": forwarded_for} if forwarded_for else None,
+        additional_headers={header: forwarded_for} if forwarded_for else None,
     )
 
 
-def _refused(url: str, source: str, origin: str | None = None, forwarded_for: str | None = None) -> Any:
-    """The HTTP response a refused handshake got."""
+def _refused(*args: Any, **kwargs: Any) -> Any:
+    """The HTTP response a refused handshake (``_connect``'s arguments) got."""
     from websockets.exceptions import InvalidStatus
 
-    with pytest.raises(InvalidStatus) as refused, _connect(url, source, origin, forwarded_for):
+    with pytest.raises(InvalidStatus) as refused, _connect(*args, **kwargs):
         pass
     return refused.value.response
 
@@ -200,6 +208,48 @@ def test_an_exempt_source_is_not_limited(listener: Listener) -> None:
         assert all(_challenged(ws) for ws in opened[-2:])
 
 
+def test_beyond_the_limit_for_all_sources_a_handshake_gets_503(listener: Listener) -> None:
+    admission = listener.sip.websocket.admission
+    sources = ["127.0.0.20", "127.0.0.21", "127.0.0.22"]
+    limit = admission.max_total
+    try:
+        with contextlib.ExitStack() as stack:
+            admission.max_total = admission.total + 2  # as ws_max_connections would
+            for source in sources[:2]:
+                stack.enter_context(_connect(listener.url, source, ALLOWED))
+            refused = _refused(listener.url, sources[2], ALLOWED)  # a third address, never seen
+            assert refused.status_code == 503
+            assert refused.headers["Retry-After"] == str(listener.sip.settings.limits.retry_after)
+            with _connect(listener.url, EXEMPT, ALLOWED) as exempt:  # exempt: counted, not refused
+                assert _challenged(exempt)
+        # Both closed: the third address gets in.
+        wait_for(lambda: listener.open_from(sources[0]) == 0, 5, "the slots freed")
+        with _connect(listener.url, sources[2], ALLOWED) as ws:
+            assert _challenged(ws)
+    finally:
+        admission.max_total = limit
+
+
+def test_the_count_for_all_sources_follows_admissions_and_releases() -> None:
+    from centrale.telephony.flood import FloodLimits
+    from centrale.telephony.settings import TelephonySettings
+    from centrale.telephony.websocket import Admission
+
+    settings = TelephonySettings(
+        ws_port=5066, ws_max_connections=2, limits=FloodLimits(exempt=["10.9.9.9"], retry_after=7)
+    )
+    admission = Admission(settings)
+    assert admission.admit("192.0.2.1", None, 0.0) is None
+    assert admission.admit("192.0.2.2", None, 0.0) is None
+    refusal = admission.admit("192.0.2.3", None, 0.0)
+    assert refusal is not None and (refusal.status, refusal.retry_after) == (503, 7)
+    assert admission.admit("10.9.9.9", None, 0.0) is None and admission.total == 3
+    admission.release("10.9.9.9")
+    admission.release("192.0.2.1")
+    assert admission.total == 1 and admission.admit("192.0.2.3", None, 0.0) is None
+    assert admission.refused["total"] == 1
+
+
 # --- behind a reverse proxy ---------------------------------------------------------------------------
 def test_behind_a_trusted_proxy_each_client_counts_by_its_forwarded_address(listener: Listener) -> None:
     client, neighbour = "198.51.100.1", "198.51.100.2"
@@ -242,6 +292,54 @@ def test_the_client_behind_proxies_is_the_nearest_untrusted_hop() -> None:
     assert Admission(TelephonySettings(ws_port=5066)).client("10.1.1.1", "203.0.113.5") == "10.1.1.1"
 
 
+def test_with_forwarded_configured_the_rfc_7239_header_names_the_client(listener: Listener) -> None:
+    client = "198.51.100.21"
+    admission = listener.sip.websocket.admission
+    admission.forwarded_header = "forwarded"  # as ws_forwarded_header: forwarded sets it
+    try:
+        with contextlib.ExitStack() as stack:
+            for port in range(MAX_OPEN):
+                value = f'for="{client}:{5000 + port}";proto=https;by=_edge'
+                stack.enter_context(_connect(listener.url, PROXY, ALLOWED, value, header="Forwarded"))
+            wait_for(lambda: listener.open_from(client) == MAX_OPEN, 5, "counted against the client")
+            assert listener.open_from(PROXY) == 0
+            refused = _refused(listener.url, PROXY, ALLOWED, f"for={client}", header="Forwarded")
+            assert refused.status_code == 429
+            # The proxy writes Forwarded; an X-Forwarded-For it passed on from the browser is not read.
+            with _connect(listener.url, PROXY, ALLOWED, "198.51.100.22") as other:
+                assert _challenged(other)
+                assert listener.open_from(PROXY) == 1 and listener.open_from("198.51.100.22") == 0
+    finally:
+        admission.forwarded_header = "x-forwarded-for"
+    wait_for(lambda: listener.open_from(client) == 0 and listener.open_from(PROXY) == 0, 5, "slots freed")
+
+
+def test_the_forwarded_header_is_read_as_rfc_7239_writes_it() -> None:
+    from centrale.telephony.settings import TelephonySettings
+    from centrale.telephony.websocket import Admission, forwarded_for
+
+    assert forwarded_for("for=192.0.2.60;proto=http;by=203.0.113.43") == ["192.0.2.60"]
+    assert forwarded_for('For="[2001:db8:cafe::17]:4711"') == ["2001:db8:cafe::17"]
+    assert forwarded_for('for=192.0.2.43, for="198.51.100.17:8080"') == ["192.0.2.43", "198.51.100.17"]
+    assert forwarded_for('for="a,b";proto=https, for=192.0.2.1') == ["a,b", "192.0.2.1"]  # quoted comma
+    assert forwarded_for("proto=https") == [""]  # an element without for=
+    assert forwarded_for("for 192.0.2.1") == []  # not the grammar
+
+    settings = TelephonySettings(
+        ws_port=5066, ws_trusted_proxies=["10.0.0.0/8"], ws_forwarded_header="forwarded"
+    )
+    admission = Admission(settings)
+    assert admission.client("10.1.1.1", 'for="203.0.113.5:1234"') == "203.0.113.5"
+    assert admission.client("10.1.1.1", "for=198.51.100.9, for=203.0.113.5;by=10.2.2.2") == "203.0.113.5"
+    assert admission.client("10.1.1.1", "for=203.0.113.5, for=10.2.2.2") == "203.0.113.5"  # two proxies
+    # A hop the proxy hid, an element without for=, or no grammar at all: the peer counts.
+    assert admission.client("10.1.1.1", "for=203.0.113.5, for=_hidden") == "10.1.1.1"
+    assert admission.client("10.1.1.1", "for=unknown") == "10.1.1.1"
+    assert admission.client("10.1.1.1", "proto=https") == "10.1.1.1"
+    assert admission.client("10.1.1.1", "203.0.113.5") == "10.1.1.1"
+    assert admission.client("192.0.2.1", "for=203.0.113.5") == "192.0.2.1"  # not a trusted peer
+
+
 # --- timeouts ----------------------------------------------------------------------------------------
 def test_a_handshake_that_never_comes_is_cut(listener: Listener) -> None:
     port = listener.sip.settings.ws_port
@@ -270,6 +368,7 @@ def test_a_handshake_that_never_comes_is_cut(listener: Listener) -> None:
             "ws_origins: 'https://desk.example.com/phone' is not a web origin",
         ),
         ("ws_max_connections_per_source: 0", "ws_max_connections_per_source: Input should be greater than"),
+        ("ws_max_connections: 0", "ws_max_connections: Input should be greater than or equal to 1"),
         ("ws_connections_per_second: 0", "ws_connections_per_second: Input should be greater than 0"),
         (
             "ws_connections_per_second: 10\nws_connection_burst: 5",
@@ -277,20 +376,18 @@ def test_a_handshake_that_never_comes_is_cut(listener: Listener) -> None:
         ),
         ("ws_handshake_timeout: 500", "ws_handshake_timeout: Input should be less than or equal to 120"),
         (
+            "ws_forwarded_header: via",
+            "ws_forwarded_header: Input should be 'x-forwarded-for' or 'forwarded'",
+        ),
+        (
             "ws_trusted_proxies: [proxy.example.com]",
             "ws_trusted_proxies: 'proxy.example.com' is not an IP address or network",
         ),
     ],
 )
 def test_settings_errors_name_file_and_field(tmp_path: Path, yaml: str, line: str) -> None:
-    from centrale.telephony.settings import load
-
-    path = tmp_path / "telephony.yaml"
-    path.write_text(f"ws_port: 5066\n{yaml}\n", encoding="utf-8")
-    with pytest.raises(ValueError) as error:
-        load(path)
-    message = str(error.value)
-    assert "\n" not in message and re.match(re.escape(f"{path}: {line}"), message), message
+    path, message = settings_error(tmp_path, f"ws_port: 5066\n{yaml}")
+    assert message.startswith(f"{path}: {line}"), message
 
 
 def test_origins_are_normalised() -> None:

@@ -290,9 +290,7 @@ class Engine:
         self.dispositions = {d.code: d for d in config.dispositions}
         self.stats = Stats(
             config.interval_seconds,
-            {q.id: q.sl_threshold for q in config.queues},
-            {q.id: q.short_abandon for q in config.queues},
-            {q.id: q.account for q in config.queues},
+            [q.id for q in config.queues],
             origin=_local_midnight_origin(config.timezone),
         )
         self.finished: dict[str, int] = {}  # outcome → count, for invariants and reports
@@ -1428,7 +1426,7 @@ class Engine:
         configs[qc.id] = qc
         if q is None:
             self.queues[qc.id] = _Queue(qc, configs)
-            self.stats.add_queue(qc.id, qc.sl_threshold, qc.short_abandon, qc.account)
+            self.stats.add_queue(qc.id)
             return  # a new queue has nothing waiting, and no other queue refers to it yet
         old = q.config
         routing = [f for f in _ROUTING_FIELDS if getattr(old, f) != getattr(qc, f)]
@@ -1455,7 +1453,7 @@ class Engine:
         for target in self.targets.values():
             if target.queue == qc.id:
                 target.sl_threshold = qc.sl_threshold
-        self.stats.add_queue(qc.id, qc.sl_threshold, qc.short_abandon, qc.account)
+        self.stats.add_queue(qc.id)
         for d in dependants:
             self._reroute(d, configs, now, out)
         if routing or dependants:

@@ -50,30 +50,18 @@ _TFIELDS = 5
 class Stats:
     """Streaming counters. The engine calls the hooks; reports read ``figures``."""
 
-    def __init__(
-        self,
-        interval_seconds: int,
-        sl_threshold: dict[str, float],
-        short_abandon: dict[str, float],
-        queue_account: dict[str, str],
-        origin: float = 0.0,
-    ) -> None:
+    def __init__(self, interval_seconds: int, queues: Iterable[str], origin: float = 0.0) -> None:
         self.interval = float(interval_seconds)
         # Intervals are counted from `origin`, a local midnight, so that they line up with the
         # center's clock (09:00–09:15) even in time zones a half hour off UTC.
         self.origin = origin
-        self.sl_threshold = dict(sl_threshold)
-        self.short_abandon = dict(short_abandon)
-        self.queue_account = dict(queue_account)
-        self.queues: dict[str, dict[int, list[float]]] = {q: {} for q in sl_threshold}
+        self.queues: dict[str, dict[int, list[float]]] = {q: {} for q in queues}
         self.teams: dict[str, dict[int, list[float]]] = {}
         self.account_handled: dict[str, float] = {}
         self.dispositions: dict[str, dict[str, int]] = {}  # queue → disposition code → count
 
-    def add_queue(self, queue: str, sl_threshold: float, short_abandon: float, account: str) -> None:
-        self.sl_threshold[queue] = sl_threshold
-        self.short_abandon[queue] = short_abandon
-        self.queue_account[queue] = account
+    def add_queue(self, queue: str) -> None:
+        """A queue configured at run time (one already counted keeps its buckets)."""
         self.queues.setdefault(queue, {})
 
     def row(self, queue: str, arrived_at: float) -> list[float]:
@@ -91,8 +79,8 @@ class Stats:
             b = buckets[idx] = [0.0] * _QFIELDS
         return b
 
-    # --- interaction hooks (on the bucket from ``row``; the queue's settings come from its
-    # configuration, which ``add_queue`` records here too) -----------------------------------------
+    # --- interaction hooks (on the bucket from ``row``; the queue's thresholds come from the engine,
+    # which has the queue's configuration at hand) -------------------------------------------------
     @staticmethod
     def arrival_in(b: list[float]) -> None:
         b[OFFERED] += 1

@@ -113,16 +113,24 @@ _NOTES: dict[str, dict[str, tuple[str, ...]]] = {
     "nl": {
         "sale": ("klant gaat akkoord met het aanbod", "aanvullend pakket afgesloten", "overstap geregeld"),
         "no_sale": ("geen interesse in het aanbod", "klant denkt er nog over na", "te duur voor de klant"),
-        "resolved": ("vraag beantwoord", "uitleg over het eigen risico gegeven", "adreswijziging verwerkt",
-                     "declaratie nagekeken, wordt deze week uitbetaald"),
+        "resolved": (
+            "vraag beantwoord",
+            "uitleg over het eigen risico gegeven",
+            "adreswijziging verwerkt",
+            "declaratie nagekeken, wordt deze week uitbetaald",
+        ),
         "callback": ("terugbelafspraak gemaakt voor morgen", "specialist belt de klant terug"),
         "complaint": ("klacht geregistreerd", "klacht over de wachttijd doorgezet naar de tweede lijn"),
     },
     "en": {
         "sale": ("customer booked the offer", "upgraded to all-inclusive", "city trip booked"),
         "no_sale": ("customer compared prices, not booking yet", "too expensive for the customer"),
-        "resolved": ("question answered", "explained the baggage allowance", "departure date changed",
-                     "booking confirmation sent again"),
+        "resolved": (
+            "question answered",
+            "explained the baggage allowance",
+            "departure date changed",
+            "booking confirmation sent again",
+        ),
         "callback": ("callback agreed for tomorrow morning", "will call back about the refund"),
         "complaint": ("complaint logged", "complaint about a delayed transfer passed to the partner desk"),
     },
@@ -321,7 +329,8 @@ class DemoWorld(Listener):
         users = self.services.users
         agents = self.engine.agents
         todo = [
-            u for u in demo_users(self.scenario, self.human)
+            u
+            for u in demo_users(self.scenario, self.human)
             if (u.agent is None or u.agent in agents) and users.get(u.username) is None
         ]
         if todo:
@@ -474,8 +483,14 @@ class DemoWorld(Listener):
                 self._talk(ix.id, ix.queue)
             elif ix.state is InteractionState.WRAP_UP:
                 code, notes = self._registration(ix.id, ix.queue)
-                self._later(self.rng.uniform(1.0, 10.0) / self.speed, self._end_wrap, ix.id, code, notes,
-                            tag=("wrap", ix.id))
+                self._later(
+                    self.rng.uniform(1.0, 10.0) / self.speed,
+                    self._end_wrap,
+                    ix.id,
+                    code,
+                    notes,
+                    tag=("wrap", ix.id),
+                )
 
     def _answer_delay(self, agent: str) -> float:
         return self.simulated[agent].answer_delay.sample(self.rng) / self.speed
@@ -511,8 +526,14 @@ class DemoWorld(Listener):
         if c.mode == "fixed":
             # The engine ends a fixed wrap-up; faster than real time the agent ends it early.
             if self.speed > 1:
-                self._later(c.max_seconds / self.speed, self._end_wrap, c.interaction, code, notes,
-                            tag=("wrap", c.interaction))
+                self._later(
+                    c.max_seconds / self.speed,
+                    self._end_wrap,
+                    c.interaction,
+                    code,
+                    notes,
+                    tag=("wrap", c.interaction),
+                )
             else:
                 self.post(DispositionSet(c.interaction, code, notes))
             return

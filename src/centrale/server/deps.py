@@ -32,6 +32,7 @@ _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 # request may pass to a query, so an absurd value is a 422 rather than an overflow in the database.
 MAX_SQL_INT = 2**63 - 1
 
+
 def services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc

@@ -4,9 +4,12 @@ answers and which SIP accounts agents' phones register with. Read from YAML by `
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -55,6 +58,48 @@ class AmdSettings(BaseModel):
         if both:
             raise ValueError(f"values both machine and human: {', '.join(sorted(both))}")
         return self
+
+
+class IceServer(BaseModel):
+    """A STUN or TURN server the browser softphone may use to reach rtpengine (``ice_servers``).
+
+    TURN wants credentials: a fixed ``username``/``credential``, or — better — the TURN server's
+    shared ``secret`` (coturn's ``static-auth-secret``, the "TURN REST API"), from which each phone
+    session gets its own credential that expires after ``ttl`` seconds, so no lasting TURN
+    password ever reaches a browser.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    urls: list[str] = Field(min_length=1, description="stun:, stuns:, turn: or turns: URLs (RFC 7064/7065)")
+    username: str | None = Field(None, min_length=1)
+    credential: str | None = Field(None, min_length=1)
+    secret: str | None = Field(None, min_length=8, description="the TURN server's shared secret")
+    ttl: int = Field(86_400, ge=60, le=7 * 86_400, description="seconds a credential from `secret` lasts")
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if re.fullmatch(r"(stuns?|turns?):[^\s/?#]+(\?transport=(udp|tcp))?", url) is None:
+                raise ValueError(
+                    f"{url!r} is not a STUN or TURN URL (such as turn:turn.example.com:3478?transport=udp)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> IceServer:
+        if (self.username is None) != (self.credential is None):
+            raise ValueError("give both username and credential, or neither")
+        if self.secret is not None and self.username is not None:
+            raise ValueError("give a secret or a username and credential, not both")
+        if self.turn and self.secret is None and self.username is None:
+            raise ValueError("a TURN server needs a secret, or a username and credential")
+        return self
+
+    @property
+    def turn(self) -> bool:
+        return any(url.startswith("turn") for url in self.urls)
 
 
 class TrunkSettings(BaseModel):
@@ -251,12 +296,23 @@ class TelephonySettings(BaseModel):
         description="web origins (scheme://host[:port]) whose pages may connect; empty: any (logged)",
     )
     ws_max_connections_per_source: int = Field(20, ge=1, description="open WebSockets per IP address")
+    ws_max_connections: int = Field(5000, ge=1, description="open WebSockets from all addresses together")
     ws_connections_per_second: float = Field(2.0, gt=0, description="new WebSockets per IP address/s")
     ws_connection_burst: int = Field(20, ge=1, description="new WebSockets per IP address in a burst")
     ws_handshake_timeout: float = Field(10.0, gt=0, le=120, description="seconds to finish the handshake")
     ws_trusted_proxies: list[str] = Field(
         default_factory=list,
-        description="reverse proxies (addresses or networks) whose X-Forwarded-For names the client",
+        description="reverse proxies (addresses or networks) whose forwarding header names the client",
+    )
+    ice_servers: list[IceServer] = Field(
+        default_factory=list, description="STUN/TURN servers for the browser softphone (none: direct)"
+    )
+    ice_transport_policy: Literal["all", "relay"] = Field(
+        "all", description="relay: the browser sends media only through the TURN servers"
+    )
+    ws_forwarded_header: Literal["x-forwarded-for", "forwarded"] = Field(
+        "x-forwarded-for",
+        description="the header the trusted proxies write: X-Forwarded-For, or Forwarded (RFC 7239)",
     )
 
     @field_validator("ws_trusted_proxies")
@@ -288,7 +344,26 @@ class TelephonySettings(BaseModel):
             raise ValueError("give both ws_cert and ws_key (wss), or neither (ws)")
         if self.ws_connection_burst < self.ws_connections_per_second:
             raise ValueError("ws_connection_burst must be at least ws_connections_per_second")
+        if self.ice_transport_policy == "relay" and not any(s.turn for s in self.ice_servers):
+            raise ValueError("ice_transport_policy relay needs a TURN server in ice_servers")
         return self
+
+    def ice_for(self, user: str, now: float) -> list[dict[str, Any]]:
+        """The ``iceServers`` of an RTCPeerConnection for the softphone of SIP user `user` at epoch
+        `now`: a server with a ``secret`` gets the TURN REST API credential — username
+        ``<expiry>:<user>``, credential base64(HMAC-SHA1(secret, username)) — which coturn's
+        ``use-auth-secret`` checks without knowing the user."""
+        out: list[dict[str, Any]] = []
+        for server in self.ice_servers:
+            entry: dict[str, Any] = {"urls": list(server.urls)}
+            if server.secret is not None:
+                username = f"{int(now) + server.ttl}:{user}"
+                digest = hmac.new(server.secret.encode(), username.encode(), hashlib.sha1).digest()
+                entry |= {"username": username, "credential": base64.b64encode(digest).decode()}
+            elif server.username is not None:
+                entry |= {"username": server.username, "credential": server.credential}
+            out.append(entry)
+        return out
 
     @property
     def websocket_url(self) -> str | None:

@@ -41,10 +41,18 @@ Admission (:class:`Admission`, sans-I/O: time comes with every call) decides on 
   SIP state. The flood limits' ``enabled`` and ``exempt`` apply, and so does their ``log_interval``.
   A reverse proxy in front carries every browser's connection from one address: list it in
   ``ws_trusted_proxies`` and each connection counts against the client address the proxy puts in
-  ``X-Forwarded-For`` (from any other peer the header is ignored: anyone can send it). Each
+  ``X-Forwarded-For``, or in the ``for=`` of RFC 7239's ``Forwarded`` when
+  ``ws_forwarded_header`` says the proxies write that one. Only the configured header is read: a
+  proxy passes the other one on as the browser wrote it. From any other peer the header is ignored
+  (anyone can send it). Each
   refused origin, and each limited source and kind of limit, is logged once per interval, then
   with the number refused since — a flood does not become a log flood. The sources and origins
   remembered are bounded, so spoofed variety cannot grow memory without end.
+* **All sources together** at most ``ws_max_connections`` at once (each one holds a socket, a
+  sippy connection and some memory): beyond it a handshake gets HTTP 503 with the limits'
+  ``retry_after`` — the browser's phone tries again — whatever its address, so a flood from
+  many addresses cannot take the process's file descriptors. Exempt sources count but are not
+  refused. Logged once per interval, then with the number refused since.
 * **Timeouts.** A handshake not finished within ``ws_handshake_timeout`` (TLS included) is cut
   (``websockets``' ``open_timeout``); an open connection is pinged every 20 s and closed when a
   pong is 20 s late, so a vanished browser frees its slot within a minute. A registered softphone
@@ -62,6 +70,7 @@ import contextlib
 import ipaddress
 import logging
 import math
+import re
 import ssl
 import time
 import uuid
@@ -77,6 +86,48 @@ log = logging.getLogger("centrale.telephony.websocket")
 MAX_FRAME = 64 * 1024
 MAX_SOURCES = 10_000  # sources remembered at most (idle ones are forgotten first)
 MAX_ORIGINS = 1_000  # refused origins remembered for logging at most
+
+
+# One forwarded-pair of RFC 7239: a token name, "=", a token or a quoted string; then the separator.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_PAIR = re.compile(
+    rf"""\s*({_TOKEN})=(  # name=
+        "(?:[^"\\]|\\.)*"  # a quoted string, or
+        | [!#$%&'*+.^_`|~0-9A-Za-z:\[\]-]*  # a token (ports and brackets let through unquoted)
+    )\s*([;,]|$)""",
+    re.VERBOSE,
+)
+
+
+def forwarded_for(value: str) -> list[str]:
+    """The ``for=`` node of each element of an RFC 7239 ``Forwarded`` value, as addresses (quotes,
+    brackets and ports taken off), oldest first. An element without ``for=``, or one the proxy
+    hid (``unknown``, ``_secret``), gives ``""``, which no address parses as. A value that does not
+    follow the grammar gives ``[]``.
+    """
+    hops: list[str] = []
+    node: str | None = None
+    at = 0
+    while at < len(value):
+        match = _PAIR.match(value, at)
+        if match is None or match.end() == at:
+            return []
+        name, raw, sep = match.groups()
+        if name.lower() == "for":
+            node = raw[1:-1].replace("\\", "") if raw.startswith('"') else raw
+        at = match.end()
+        if sep != ";":  # "," or the end: the element is complete
+            hops.append(_node_address(node))
+            node = None
+    return hops
+
+
+def _node_address(node: str | None) -> str:
+    if not node:
+        return ""
+    if node.startswith("["):  # "[2001:db8::1]" or "[2001:db8::1]:4711"
+        return node[1 : node.find("]")] if "]" in node else ""
+    return node.rsplit(":", 1)[0] if node.count(":") == 1 else node  # "192.0.2.43:47011"
 
 
 @dataclass(slots=True)
@@ -104,16 +155,22 @@ class Admission:
     def __init__(self, settings: TelephonySettings) -> None:
         self.origins = frozenset(settings.ws_origins)
         self.max_open = settings.ws_max_connections_per_source
+        self.max_total = settings.ws_max_connections
+        self.retry_after = settings.limits.retry_after
+        self.total = 0  # open connections from every source (exempt ones included)
+        self._total_logged: dict[str, float] = {}
+        self._total_counts: dict[str, int] = {}
         self.rate = settings.ws_connections_per_second
         self.burst = float(settings.ws_connection_burst)
         self.enabled = settings.limits.enabled
         self.log_interval = settings.limits.log_interval
         self._exempt = [ipaddress.ip_network(n, strict=False) for n in settings.limits.exempt]
         self._proxies = [ipaddress.ip_network(n, strict=False) for n in settings.ws_trusted_proxies]
+        self.forwarded_header = settings.ws_forwarded_header
         self._sources: dict[str, _Source] = {}
         self._origin_logged: dict[str, float] = {}  # refused origin → when last logged
         self._origin_counts: dict[str, int] = {}  # refused origin → refused since
-        self.refused = {"origin": 0, "connections": 0, "rate": 0}
+        self.refused = {"origin": 0, "connections": 0, "rate": 0, "total": 0}
 
     def admit(self, host: str, origin: str | None, now: float) -> Refusal | None:
         """A handshake from `host` (with `origin`, if any): None to accept it — it then counts as
@@ -123,7 +180,12 @@ class Admission:
             self._note_origin(host, origin, now)
             return Refusal(403, "this origin may not use the SIP WebSocket")
         if not self.enabled or self._is_exempt(host):
+            self.total += 1
             return None
+        if self.total >= self.max_total:
+            self.refused["total"] += 1
+            self._note_total(now)
+            return Refusal(503, "the SIP WebSocket is at its connection limit", self.retry_after)
         src = self._sources.get(host)
         if src is None:
             if len(self._sources) >= MAX_SOURCES:
@@ -144,17 +206,24 @@ class Admission:
             )
         src.tokens -= 1.0
         src.open += 1
+        self.total += 1
         return None
 
     def client(self, peer: str, forwarded: str | None) -> str:
         """The address a handshake counts against: the peer itself, or, when the peer is one of
-        ``ws_trusted_proxies``, the nearest address in its ``X-Forwarded-For`` that is not a
-        trusted proxy. Hops are read from the right (the proxy appends the address it saw);
-        anything left of a malformed hop could be made up, so the count falls back to the peer.
+        ``ws_trusted_proxies``, the nearest address in its forwarding header (``forwarded``, all
+        of its lines joined with commas) that is not a trusted proxy. Hops are read from the right
+        (each proxy appends the address it saw); anything left of a malformed or hidden hop could be
+        made up, so the count falls back to the peer.
         """
         if not self._proxies or not forwarded or not in_networks(peer, self._proxies):
             return peer
-        hops = [item.strip() for item in forwarded.split(",")]
+        if self.forwarded_header == "forwarded":
+            hops = forwarded_for(forwarded)
+        else:
+            hops = [item.strip() for item in forwarded.split(",")]
+        if not hops:
+            return peer
         for hop in reversed(hops):
             try:
                 address = ipaddress.ip_address(hop)
@@ -166,6 +235,7 @@ class Admission:
 
     def release(self, host: str) -> None:
         """An admitted connection from `host` is closed (or its handshake failed)."""
+        self.total = max(0, self.total - 1)
         src = self._sources.get(host)
         if src is not None and src.open > 0:
             src.open -= 1
@@ -207,6 +277,22 @@ class Admission:
             log.warning(
                 "SIP over WebSocket: source %s still over its %s limit: %d handshakes refused in "
                 "the last %.0f s", host, kind, count, now - last,
+            )  # fmt: skip
+
+    def _note_total(self, now: float) -> None:
+        due = log_due(self._total_logged, self._total_counts, "total", now, self.log_interval)
+        if due is None:
+            return
+        last, count = due
+        if last is None:
+            log.warning(
+                "SIP over WebSocket: %d connections open, the limit for all sources together: "
+                "refusing new handshakes with 503 (logged once per %g s)", self.total, self.log_interval,
+            )  # fmt: skip
+        else:
+            log.warning(
+                "SIP over WebSocket: still at the connection limit (%d): %d handshakes refused in the "
+                "last %.0f s", self.max_total, count, now - last,
             )  # fmt: skip
 
     def _note_origin(self, host: str, origin: str, now: float) -> None:
@@ -351,7 +437,7 @@ class SipWebSocket:
     def _admit(self, connection: Any, request: Any) -> Any:
         """``websockets``' ``process_request``: None to go on with the handshake, or the refusal."""
         peer = str(connection.remote_address[0]) if connection.remote_address else "0.0.0.0"
-        forwarded = ", ".join(request.headers.get_all("X-Forwarded-For")) or None
+        forwarded = ", ".join(request.headers.get_all(self.admission.forwarded_header)) or None
         host = self.admission.client(peer, forwarded)
         refusal = self.admission.admit(host, request.headers.get("Origin"), self.clock())
         if refusal is not None:

@@ -5,7 +5,9 @@ browser); the SIP service then rings that phone for the agent's offers
 (:mod:`centrale.telephony.phones`). For the softphone the answer carries what JsSIP needs to
 register: the WebSocket URL, the SIP URI and user, the realm and a credential issued for this phone
 session only — the account's own password never leaves the server, and the credential stops
-working when the agent leaves the phone (or logs out of the ACD).
+working when the agent leaves the phone (or logs out of the ACD) — and the STUN/TURN servers its
+media may use (``ice_servers``, TURN credentials from the TURN server's shared secret that expire
+on their own; ``ice_transport_policy``).
 
 Like the rest of the desktop, these routes need the ``desktop`` permission and act for the
 agent the user works as. A refused move answers with the phone desk's stable code:
@@ -15,6 +17,7 @@ agent the user works as. A refused move answers with the phone desk's stable cod
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -66,6 +69,8 @@ def _view(sip: Any, agent: str) -> dict[str, Any]:
             "user": session.user,
             "password": session.secret,
             "realm": sip.settings.realm,
+            "ice_servers": sip.settings.ice_for(session.user, time.time()),
+            "ice_transport_policy": sip.settings.ice_transport_policy,
         }
     return out
 

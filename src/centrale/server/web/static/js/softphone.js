@@ -262,7 +262,10 @@ class Softphone {
   answer() {
     if (!this.ringing()) return false;
     try {
-      this.session.answer({ mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] } });
+      // STUN/TURN as the server says (TURN credentials from the latest view: they expire).
+      const sip = (this.view && this.view.sip) || {};
+      const pcConfig = { iceServers: sip.ice_servers || [], iceTransportPolicy: sip.ice_transport_policy || "all" };
+      this.session.answer({ mediaConstraints: { audio: true, video: false }, pcConfig });
     } catch (err) {
       notify(`${t("phone.answer_failed")}: ${err.message || err}`, "error");
       return false;
