@@ -34,10 +34,11 @@ AGENTS = [f"ag{i}" for i in range(6)]
 
 
 @contextmanager
-def server_process(database: str, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def server_process(database: str, port: int, log: Path, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`centrale serve` (with `extra` options) in a process of its own, once it answers /api/health."""
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [*CLI, "serve", "--database", database, "--port", str(port)], stdout=out, stderr=out
+            [*CLI, "serve", "--database", database, "--port", str(port), *extra], stdout=out, stderr=out
         )
     try:
         deadline = time.monotonic() + 30

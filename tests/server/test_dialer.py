@@ -24,6 +24,7 @@ from centrale.server.trunk import TrunkLog
 from centrale.storage import EventStore
 from server.live import USERS, LiveServer, serve
 from server.outbound_fixtures import campaign_document, contacts_csv, fast_trunk, number, outbound_center
+from server.test_metrics import collected, value
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parents[1] / "src"
@@ -203,7 +204,17 @@ def test_campaign_dials_and_agents_settle_leads(server: LiveServer) -> None:
             (tile,) = viewer.get("/api/wallboard").json()["campaigns"]
         assert tile["id"] == "winter" and tile["status"] == "running" and tile["dialed"] == 7
         assert tile["answered"] == 5 and tile["abandoned"] == 1 and tile["abandon_rate"] == p["abandon_rate"]
+        # The same figures for monitoring (GET /metrics).
+        samples = collected(server)
+        for outcome, count in (("dialed", 7), ("answered", 5), ("connected", 4), ("abandoned", 1)):
+            assert (
+                value(samples, "centrale_campaign_calls_total", campaign="winter", outcome=outcome) == count
+            )
+        assert value(samples, "centrale_trunk_dials_total", outcome="answered") == 5
+        assert value(samples, "centrale_campaign_running", campaign="winter") == 1
+        assert value(samples, "centrale_campaign_calls_ringing", campaign="winter") == 0
         assert admin.post("/api/campaigns/winter/stop").json()["status"] == "stopped"
+        assert value(collected(server), "centrale_campaign_running", campaign="winter") == 0
 
     # The stored position is the campaign's.
     positions = server.call(lambda: server.services.store.campaign_positions())

@@ -18,7 +18,7 @@ from centrale.core.events import AgentLoggedIn
 from centrale.telephony.flood import FloodLimiter, FloodLimits, Verdict
 from centrale.telephony.registrar import digest_response
 
-from .conftest import Center, finish, password, sipp_stats, wait_for
+from .conftest import Center, finish, free_port, password, sipp_stats, wait_for
 
 FLOODER, GUESSER = "127.0.0.9", "127.0.0.7"
 
@@ -338,3 +338,44 @@ def test_the_sip_socket_has_one_sender_and_one_receiver(center: Center) -> None:
     assert servers
     for server in servers:
         assert len(server.asenders) == 1 and len(server.areceivers) == 1
+
+
+def test_the_metrics_carry_the_sip_services_counters(center: Center) -> None:
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from centrale.server.metrics import registry_for
+
+    async def scrape() -> str:  # on the server's loop, as GET /metrics runs
+        return generate_latest(registry_for(center.services)).decode()
+
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(center.run(scrape()))
+        for sample in family.samples
+        if not sample.labels
+    }
+    snapshot = center.sip.guard.limiter.snapshot()
+    assert samples["centrale_sip_datagrams_dropped_total"] == snapshot["dropped"]
+    assert samples["centrale_sip_requests_limited_total"] == snapshot["limited"]
+    assert samples["centrale_sip_sources_blocked_total"] == snapshot["blocked"]
+    assert samples["centrale_sip_invites_refused_overload_total"] == center.sip.guard.overloaded
+
+
+def test_a_second_sip_service_in_the_same_process_is_refused(center: Center) -> None:
+    from centrale.telephony.settings import TelephonySettings
+    from centrale.telephony.sip import SipService
+
+    other = SipService(
+        TelephonySettings(sip_port=free_port(), rtpengine=f"127.0.0.1:{free_port()}"), center.services.writer
+    )
+
+    async def start() -> None:
+        try:
+            await other.start()
+        finally:
+            await other.stop()
+
+    with pytest.raises(OSError, match="a SIP service already runs in this process"):
+        center.run(start())
+    assert center.sip._thread.is_alive() and center.sip.started  # the running one is untouched

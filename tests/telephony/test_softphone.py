@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
-import socket
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -272,7 +269,7 @@ def test_offers_ring_the_phone_the_agent_logged_in_to(phone_center: tuple[Center
 
 
 # --- the browser softphone -------------------------------------------------------------------------------
-def _answered_in_browser(center: Center, tab: Any, label: str) -> tuple[Any, str, Any]:
+def answered_in_browser(center: Center, tab: Any, label: str) -> tuple[Any, str, Any]:
     """Anna logs in to the browser as her phone, gets ready, a sipp caller calls the queue and she
     answers in the desktop: (the caller's sipp, the interaction, the SIP service's call)."""
     page = tab.page
@@ -302,7 +299,7 @@ def _answered_in_browser(center: Center, tab: Any, label: str) -> tuple[Any, str
     return caller, ix, center.sip.calls[ix]
 
 
-def _hang_up_in_browser(center: Center, tab: Any, caller: Any, ix: str) -> None:
+def hang_up_in_browser(center: Center, tab: Any, caller: Any, ix: str) -> None:
     """Anna hangs up (the caller gets the BYE, the interaction ends) and leaves the phone."""
     page = tab.page
     page.click("#sp-hangup")
@@ -327,103 +324,13 @@ def test_browser_softphone_answers_a_queued_call_with_audio_both_ways(
     browser = Browser(live.url, extra_args=MEDIA_ARGS)
     try:
         with browser.tab() as tab:
-            caller, ix, call = _answered_in_browser(center, tab, "softphone")
+            caller, ix, call = answered_in_browser(center, tab, "softphone")
             # Audio both ways through rtpengine's WebRTC bridge: SRTP from the browser's fake
             # microphone, G.711 from the caller.
             audio_both_ways(center, call, "caller")
             ARTIFACTS.mkdir(exist_ok=True)
             tab.screenshot("softphone-talking", full_page=False)
-            _hang_up_in_browser(center, tab, caller, ix)
-            assert not real_errors(tab), real_errors(tab)
-    finally:
-        browser.close()
-
-
-# --- media through a TURN server (coturn) ------------------------------------------------------------------
-TURN_SECRET = "turn-shared-secret-for-tests"
-
-
-@pytest.fixture(scope="module")
-def turn_center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Center, Any, Path]]:
-    """A center whose softphone must send its media through coturn (``ice_transport_policy:
-    relay``), with TURN credentials from coturn's shared secret; yields the center, the live server
-    and coturn's log."""
-    why = _why_not() or (None if shutil.which("turnserver") else "needs turnserver (apt: coturn)")
-    if why is not None:
-        pytest.skip(f"TURN softphone test: {why}")
-    import sippy.Core.EventDispatcher  # noqa: F401  (main thread)
-
-    from centrale.telephony.settings import IceServer, SipAccount, TelephonySettings
-
-    tmp = tmp_path_factory.mktemp("turn")
-    turn_port, relay = free_port(), free_port(50)
-    log = tmp / "turn.log"
-    turn = subprocess.Popen(
-        [
-            "turnserver", "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-            f"--listening-port={turn_port}", f"--min-port={relay}", f"--max-port={relay + 49}",
-            "--use-auth-secret", f"--static-auth-secret={TURN_SECRET}", "--realm=centrale.test",
-            "--allow-loopback-peers", "--no-tls", "--no-dtls", "--no-cli", "--fingerprint",
-            f"--log-file={log}", "--simple-log", "--verbose", f"--pidfile={tmp / 'turn.pid'}",
-            f"--userdb={tmp / 'turndb'}",
-        ],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_for(lambda: _stun_answers(turn_port), 10, "coturn's answer to a STUN binding request")
-        ng_port = free_port()
-        telephony = TelephonySettings(
-            sip_port=free_port(),
-            ws_port=free_port(),
-            rtpengine=f"127.0.0.1:{ng_port}",
-            numbers={NUMBER: "acme-nl"},
-            accounts=[SipAccount(user="anna", password=password("anna"), agent="a1")],
-            ng_timeout=5.0,
-            ice_servers=[
-                IceServer(urls=[f"turn:127.0.0.1:{turn_port}?transport=udp"], secret=TURN_SECRET, ttl=600)
-            ],
-            ice_transport_policy="relay",
-        )
-        with live_phone_center(tmp, telephony, ng_port) as (center, live):
-            yield center, live, log
-    finally:
-        stop(turn)
-
-
-def _stun_answers(port: int) -> bool:
-    """A STUN binding request (RFC 5389: type 1, no attributes, the magic cookie) to 127.0.0.1:`port`
-    gets a binding success response."""
-    request = b"\x00\x01\x00\x00\x21\x12\xa4\x42" + uuid.uuid4().bytes[:12]
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.settimeout(0.2)
-        probe.sendto(request, ("127.0.0.1", port))
-        try:
-            answer = probe.recv(2048)
-        except OSError:
-            return False
-    return answer[:2] == b"\x01\x01" and answer[8:20] == request[8:20]
-
-
-def test_with_relay_policy_the_softphone_media_flows_through_turn(
-    turn_center: tuple[Center, Any, Path],
-) -> None:
-    from server.browser import Browser, real_errors
-
-    center, live, log = turn_center
-    _only(center, None)
-    browser = Browser(live.url, extra_args=MEDIA_ARGS)
-    try:
-        with browser.tab() as tab:
-            caller, ix, call = _answered_in_browser(center, tab, "softphone-turn")
-            # The browser offered only relay candidates: its media reaches rtpengine from coturn.
-            sdp = call.leg.sdp if call.leg else ""
-            candidates = [line for line in sdp.splitlines() if line.startswith("a=candidate:")]
-            assert candidates and all(" typ relay " in c for c in candidates), candidates
-            audio_both_ways(center, call, "caller")
-            # coturn took the session credential (derived from its secret, for SIP user anna).
-            allocated = re.compile(r"user <\d+:anna>: incoming packet ALLOCATE processed, success")
-            wait_for(lambda: allocated.search(log.read_text(errors="replace")), 5, "coturn's allocation")
-            _hang_up_in_browser(center, tab, caller, ix)
+            hang_up_in_browser(center, tab, caller, ix)
             assert not real_errors(tab), real_errors(tab)
     finally:
         browser.close()

@@ -66,13 +66,25 @@ def run_server(settings: object, *, banner: str = "", setup: object = None) -> N
 @click.option("--host", default=None, help="address to listen on (default 127.0.0.1)")
 @click.option("--port", type=int, default=None, help="port to listen on (default 8000)")
 @click.option("--timezone", default=None, help="the center's time zone (default Europe/Amsterdam)")
+@click.option(
+    "--metrics-token-file",
+    default=None,
+    metavar="FILE",
+    help="a file holding the bearer token for GET /metrics (Prometheus); metrics are off without it",
+)
 @click.option(  # --- telephony (docs/telephony.md) ---
     "--telephony", "telephony_file", default=None, metavar="FILE", help="YAML: SIP service and rtpengine"
 )
 def serve(
-    database: str | None, host: str | None, port: int | None, timezone: str | None, telephony_file: str | None
+    database: str | None,
+    host: str | None,
+    port: int | None,
+    timezone: str | None,
+    metrics_token_file: str | None,
+    telephony_file: str | None,
 ) -> None:
     """Run the contact center live: the engine, the API (/docs) and the web UI."""
+    metrics_token = None if metrics_token_file is None else _token(metrics_token_file)
     telephony = None
     if telephony_file is not None:  # --- telephony ---
         from centrale.telephony.settings import load
@@ -82,7 +94,35 @@ def serve(
         except ValueError as exc:
             click.echo(str(exc), err=True)
             sys.exit(2)
-    run_server(_settings(database=database, host=host, port=port, timezone=timezone, telephony=telephony))
+    run_server(
+        _settings(
+            database=database,
+            host=host,
+            port=port,
+            timezone=timezone,
+            metrics_token=metrics_token,
+            telephony=telephony,
+        )
+    )
+
+
+def _token(path: str) -> str:
+    """The token in the file at `path` (a file, so that it is not on the command line for `ps`)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        click.echo(
+            f"error: --metrics-token-file: cannot read {path}: {getattr(exc, 'strerror', exc)}", err=True
+        )
+        sys.exit(2)
+    if len(token) < 16 or any(c.isspace() for c in token):
+        click.echo(
+            f"error: --metrics-token-file: {path}: the token must be one word of at least 16 characters",
+            err=True,
+        )
+        sys.exit(2)
+    return token
 
 
 @click.group()

@@ -7,15 +7,19 @@ webhook sender are started and stopped with the app's lifespan.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Header
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from centrale import __version__
-from centrale.server.errors import HANDLERS
+from centrale.server.errors import HANDLERS, ApiError
+from centrale.server.metrics import registry_for
 from centrale.server.routes import (
     admin,
     auth,
@@ -122,6 +126,19 @@ def create_app(services: Services) -> FastAPI:
     async def health() -> dict[str, Any]:
         """Liveness: the writer runs and how far the stored log goes."""
         return {"ok": services.writer.running, "seq": services.writer.stored_seq}
+
+    registry = registry_for(services)
+
+    @app.get("/metrics", tags=["live"], response_class=PlainTextResponse)
+    async def metrics(authorization: str | None = Header(None)) -> PlainTextResponse:
+        """Prometheus metrics (centrale.server.metrics) for the bearer token ``metrics_token``."""
+        token = services.settings.metrics_token
+        if token is None:
+            raise ApiError(404, "metrics.off", "metrics are off: set metrics_token in the server settings")
+        scheme, _, given = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise ApiError(401, "metrics.token", "send the metrics token as a bearer token")
+        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     from centrale.server import web
 

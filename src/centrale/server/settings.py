@@ -25,6 +25,9 @@ class ServerSettings(BaseModel):
         0.25, gt=0, le=5, description="seconds between wallboard pushes, at most"
     )
     webhooks: bool = True
+    metrics_token: str | None = Field(
+        None, min_length=16, description="bearer token for GET /metrics (Prometheus); unset: no metrics"
+    )
     # --- telephony (centrale.telephony; off unless given) ---
     telephony: TelephonySettings | None = None
     # --- end of telephony ---

@@ -104,6 +104,7 @@ from centrale.telephony.settings import ServiceNumber, TelephonySettings
 from centrale.telephony.webrtc import AgentMedia
 
 log = logging.getLogger("centrale.telephony.sip")
+_running: list[SipService] = []  # the SIP service started in this process (one at most: sippy's globals)
 siplog = logging.getLogger("centrale.telephony.sip.messages")
 
 # What the agent side looks like to rtpengine until a phone answers: media to a discard port.
@@ -258,6 +259,10 @@ class SipService(Listener):
 
     # --- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
+        # sippy keeps its dispatcher and its own address in globals: a second service in the same
+        # process would share one event loop and overwrite the first one's address.
+        if _running and _running[0] is not self:
+            raise OSError(f"a SIP service already runs in this process (udp:{_running[0].settings.sip_port})")
         self._loop = asyncio.get_running_loop()
         host, port = self.settings.sip_host, self.settings.sip_port
         if _port_taken(host, port):
@@ -276,6 +281,7 @@ class SipService(Listener):
         from sippy.Core.EventDispatcher import ED2  # type: ignore[import-untyped]
         from sippy.SipConf import SipConf  # type: ignore[import-untyped]
 
+        _running[:] = [self]
         _patch_sippy()
         SipConf.my_address = host
         SipConf.my_port = port
@@ -306,6 +312,7 @@ class SipService(Listener):
         self._thread.start()
         error = await ready
         if error is not None:
+            _running.clear()
             raise OSError(f"cannot start the SIP service on {host}:{port}: {error}")
         self.started = True
         if self.settings.ws_port is not None:  # browser softphones (centrale.telephony.websocket)
@@ -348,6 +355,8 @@ class SipService(Listener):
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
         self.started = False
+        if _running and _running[0] is self:
+            _running.clear()
 
     # --- thread hand-over ----------------------------------------------------------------------------
     def _to_loop(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:

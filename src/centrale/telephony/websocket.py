@@ -44,10 +44,10 @@ Admission (:class:`Admission`, sans-I/O: time comes with every call) decides on 
   ``X-Forwarded-For``, or in the ``for=`` of RFC 7239's ``Forwarded`` when
   ``ws_forwarded_header`` says the proxies write that one. Only the configured header is read: a
   proxy passes the other one on as the browser wrote it. From any other peer the header is ignored
-  (anyone can send it). Each
-  refused origin, and each limited source and kind of limit, is logged once per interval, then
-  with the number refused since — a flood does not become a log flood. The sources and origins
-  remembered are bounded, so spoofed variety cannot grow memory without end.
+  (anyone can send it). Each refused origin, and each limited source and kind of limit, is logged
+  once per interval, then with the number refused since — a flood does not become a log flood.
+  The sources and origins remembered are bounded, so spoofed variety cannot grow memory without
+  end.
 * **All sources together** at most ``ws_max_connections`` at once (each one holds a socket, a
   sippy connection and some memory): beyond it a handshake gets HTTP 503 with the limits'
   ``retry_after`` — the browser's phone tries again — whatever its address, so a flood from
