@@ -245,3 +245,15 @@ def test_wallboard_counts_agents_per_queue_and_waiting_contacts_are_not_misses_y
         rows = {a["id"]: a for a in board["agents"]}
         assert rows["a1"]["queues"] == ["acme-nl"] and rows["g1"]["queues"] == ["globex-en"]
         assert board["accounts"] == {"acme": "ACME", "globex": "Globex"}
+
+
+def test_ready_reports_each_check_and_503_when_one_fails(server) -> None:  # type: ignore[no-untyped-def]
+    r = httpx.get(f"{server.url}/api/ready", timeout=10)
+    assert r.status_code == 200
+    assert r.json() == {"ready": True, "checks": {"writer": "ok", "database": "ok"}}  # no telephony here
+    server.call(server.services.writer.stop)  # as after a storage failure
+    r = httpx.get(f"{server.url}/api/ready", timeout=10)
+    assert r.status_code == 503 and r.json()["ready"] is False
+    checks = r.json()["checks"]
+    assert checks["writer"].startswith("not running") and checks["database"] == "ok"
+    assert httpx.get(f"{server.url}/api/health", timeout=10).json()["ok"] is False

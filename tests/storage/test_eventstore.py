@@ -151,3 +151,34 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Any) -> None:
         assert _pragma(store, "synchronous") == 2  # FULL
     with pytest.raises(StorageError, match="synchronous='sometimes'"):
         EventStore(url, synchronous="sometimes")
+
+
+def test_ping_reaches_the_database_and_says_so_when_it_cannot(pg_database: str) -> None:
+    """The readiness probe's database check, on PostgreSQL refusing connections to the database
+    (ALLOW_CONNECTIONS false, its sessions ended) and then taking them again."""
+    from sqlalchemy.engine import make_url
+
+    from .conftest import PG_ADMIN_URL, _reset_pg
+
+    _reset_pg(pg_database)
+    migrate(pg_database)
+    name = make_url(pg_database).database
+    store = EventStore(pg_database)
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        store.ping()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            conn.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db"),
+                {"db": name},
+            )
+        with pytest.raises(StorageError, match="cannot reach the database") as refused:
+            store.ping()
+        assert name in str(refused.value)  # the message names the database
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+    store.ping()  # reachable again: the pool made a new connection
+    store.close()

@@ -492,6 +492,20 @@ def served(settings: Any) -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
         thread.join(10)
 
 
+def readiness(services: Any, loop: asyncio.AbstractEventLoop) -> Any:
+    """GET /api/ready of the server's app, in-process on `loop` (the server's): the response."""
+    import httpx
+
+    from centrale.server.app import create_app
+
+    async def get() -> Any:
+        transport = httpx.ASGITransport(app=create_app(services))
+        async with httpx.AsyncClient(transport=transport, base_url="http://centrale") as client:
+            return await client.get("/api/ready")
+
+    return asyncio.run_coroutine_threadsafe(get(), loop).result(30)
+
+
 def wait_pong(c: Center, proc: subprocess.Popen[bytes], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:

@@ -18,7 +18,7 @@ from centrale.core.events import AgentLoggedIn
 from centrale.telephony.flood import FloodLimiter, FloodLimits, Verdict
 from centrale.telephony.registrar import digest_response
 
-from .conftest import Center, finish, free_port, password, sipp_stats, wait_for
+from .conftest import Center, finish, free_port, password, readiness, sipp_stats, wait_for
 
 FLOODER, GUESSER = "127.0.0.9", "127.0.0.7"
 
@@ -379,3 +379,9 @@ def test_a_second_sip_service_in_the_same_process_is_refused(center: Center) -> 
     with pytest.raises(OSError, match="a SIP service already runs in this process"):
         center.run(start())
     assert center.sip._thread.is_alive() and center.sip.started  # the running one is untouched
+
+
+def test_readiness_with_the_sip_service_and_rtpengine_up(center: Center) -> None:
+    r = readiness(center.services, center.loop)
+    assert r.status_code == 200
+    assert r.json()["checks"] == {"writer": "ok", "database": "ok", "sip": "ok", "rtpengine": "ok"}

@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import free_port, password, served, settings_error, wait_for
+from .conftest import free_port, password, readiness, served, settings_error, wait_for
 
 pytestmark = pytest.mark.telephony
 
@@ -45,10 +45,11 @@ PROXY = "127.0.0.7"
 
 
 class Listener:
-    def __init__(self, sip: Any, loop: asyncio.AbstractEventLoop) -> None:
-        self.sip = sip
+    def __init__(self, services: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.services = services
+        self.sip = services.extras["sip"]
         self.loop = loop
-        self.url = sip.settings.websocket_url
+        self.url = self.sip.settings.websocket_url
 
     def open_from(self, host: str) -> int:
         async def read() -> int:
@@ -87,7 +88,7 @@ def listener(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Listener]:
         ),
     )
     with served(settings) as (services, loop):
-        yield Listener(services.extras["sip"], loop)
+        yield Listener(services, loop)
 
 
 def _connect(
@@ -338,6 +339,15 @@ def test_the_forwarded_header_is_read_as_rfc_7239_writes_it() -> None:
     assert admission.client("10.1.1.1", "proto=https") == "10.1.1.1"
     assert admission.client("10.1.1.1", "203.0.113.5") == "10.1.1.1"
     assert admission.client("192.0.2.1", "for=203.0.113.5") == "192.0.2.1"  # not a trusted peer
+
+
+# --- readiness ----------------------------------------------------------------------------------------
+def test_readiness_names_rtpengine_when_it_does_not_answer(listener: Listener) -> None:
+    r = readiness(listener.services, listener.loop)  # nothing answers on this rtpengine's port
+    assert r.status_code == 503 and r.json()["ready"] is False
+    checks = r.json()["checks"]
+    assert checks["writer"] == checks["database"] == checks["sip"] == "ok"
+    assert "did not answer 'ping'" in checks["rtpengine"], checks
 
 
 # --- timeouts ----------------------------------------------------------------------------------------

@@ -7,13 +7,14 @@ webhook sender are started and stopped with the app's lifespan.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Header
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,6 +37,7 @@ from centrale.server.routes import (
     webhooks,
 )
 from centrale.server.services import Services
+from centrale.storage import StorageError
 
 DESCRIPTION = """\
 The live contact center: configuration, agents, interactions, reports and live figures.
@@ -126,6 +128,23 @@ def create_app(services: Services) -> FastAPI:
     async def health() -> dict[str, Any]:
         """Liveness: the writer runs and how far the stored log goes."""
         return {"ok": services.writer.running, "seq": services.writer.stored_seq}
+
+    @app.get("/api/ready", tags=["live"], responses={503: {"description": "not ready: see checks"}})
+    async def ready() -> JSONResponse:
+        """Readiness (for a load balancer or an orchestrator): the writer runs, the database
+        answers and, with telephony, the SIP service runs and rtpengine answers. 503 otherwise,
+        with each check's problem."""
+        checks = {"writer": "ok" if services.writer.running else "not running (see the server's log)"}
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, services.store.ping)
+            checks["database"] = "ok"
+        except StorageError as exc:
+            checks["database"] = str(exc)
+        sip = services.extras.get("sip")
+        if sip is not None:
+            checks |= await sip.readiness()
+        ok = all(value == "ok" for value in checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
     registry = registry_for(services)
 

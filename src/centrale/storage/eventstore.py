@@ -87,6 +87,15 @@ class EventStore:
             )
 
     # --- lifecycle ---------------------------------------------------------------------------------
+    def ping(self) -> None:
+        """Reach the database with a trivial query (a readiness probe); StorageError if it cannot.
+        Any thread: it takes a connection of its own from the pool."""
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception as exc:
+            raise StorageError(self.url, f"cannot reach the database: {describe_failure(exc)}") from exc
+
     def close(self) -> None:
         """Close every connection. The store cannot be used afterwards."""
         self._engine.dispose()

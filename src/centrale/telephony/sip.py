@@ -325,6 +325,17 @@ class SipService(Listener):
                 raise
         log.info("SIP service on udp:%s:%d, rtpengine at %s", host, port, self.settings.rtpengine)
 
+    async def readiness(self) -> dict[str, str]:
+        """What a readiness probe reports: ``ok`` or the problem, for the SIP thread and rtpengine
+        (an NG ping, at most ``ng_timeout``)."""
+        checks = {"sip": "ok" if self.started and self._thread and self._thread.is_alive() else "not running"}
+        try:
+            await self.ng.ping()
+            checks["rtpengine"] = "ok"
+        except NgError as exc:
+            checks["rtpengine"] = str(exc)
+        return checks
+
     async def stop(self) -> None:
         if not self.started:
             self.ng.close()
