@@ -101,6 +101,7 @@ def test_the_example_loads() -> None:
         ({"compliance": {"preset": "zz"}}, "compliance", "zz"),
         ({"agentless": {"message": "hi"}}, "agentless", "only for mode agentless"),
         ({"mode": "agentless"}, "agentless", "needs a message or a survey"),
+        ({"language": "de"}, "language", "Input should be 'nl' or 'en'"),
         ({"form": {"fields": [{"name": "n", "type": "choice"}]}}, "form.fields[0]", "needs choices"),
         (
             {"form": {"fields": [{"name": "n", "type": "text", "pattern": "("}]}},
@@ -117,6 +118,20 @@ def test_errors_name_file_field_and_problem(
     assert err.where == where
     assert problem in err.problem
     assert str(err).startswith(f"{err.source}: {where}: ")
+
+
+@pytest.mark.parametrize(
+    ("preset", "language", "expected"),
+    [("nl", None, "nl"), ("uk", None, "en"), ("us", None, "en"), ("nl", "en", "en"), ("uk", "nl", "nl")],
+)
+def test_messages_are_spoken_in_the_presets_language_unless_told(
+    tmp_path: Path, preset: str, language: str | None, expected: str
+) -> None:
+    data = base_settings()
+    data["compliance"] = {**data["compliance"], "preset": preset}
+    if language is not None:
+        data["language"] = language
+    assert load_campaign(write(tmp_path, data)).language == expected
 
 
 def test_file_level_errors(tmp_path: Path) -> None:

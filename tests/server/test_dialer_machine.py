@@ -78,7 +78,7 @@ def test_hang_up_is_the_default_and_retries(server: LiveServer) -> None:
         p = progress(admin)
         assert (p["answered"], p["abandoned"], p["machine_messages"], p["machine_to_agent"]) == (0, 0, 0, 0)
         assert all(x["status"] == "ready" and x["last_outcome"] == "machine" for x in leads(admin).values())
-        assert trunk.machine_messages == [] and trunk.messages_played == 0
+        assert trunk.messages_left == [] and trunk.messages_played == 0
         wait_for(lambda: not trunk.live)  # the dialer hung every machine up
 
 
@@ -89,7 +89,7 @@ def test_leave_message_settles_consented_leads(server: LiveServer) -> None:
         with ready_agent(server):
             assert admin.post("/api/campaigns/winter/start").status_code == 200
             wait_for(lambda: progress(admin)["machine"] == 3 and progress(admin)["leads"]["in_progress"] == 0)
-            wait_for(lambda: len(trunk.machine_messages) == 2 and not trunk.live)
+            wait_for(lambda: len(trunk.messages_left) == 2 and not trunk.live)
         p = progress(admin)
         assert (p["machine_messages"], p["answered"], p["abandoned"], p["messages"]) == (2, 0, 0, 0)
         by_phone = leads(admin)
@@ -101,7 +101,7 @@ def test_leave_message_settles_consented_leads(server: LiveServer) -> None:
         lead = by_phone[number(1)]
         assert (lead["status"], lead["last_outcome"]) == ("ready", "machine")
         assert "no consent to recorded messages (PECR 2003 reg. 19" in lead["reason"]
-        assert {m for _, m in trunk.machine_messages} == {MESSAGE}
+        assert {(m, language) for _, m, language in trunk.messages_left} == {(MESSAGE, "en")}  # UK preset
         # The compliance record notes each message left, with the consent relied on.
         notes = server.services.extras["dialer"].compliance.messages_left
         assert sorted(n.number for n in notes) == [number(0), number(2)]
@@ -147,4 +147,42 @@ def test_pass_to_agent_reaches_the_desktop_marked_machine(server: LiveServer) ->
             ("ready", "callback", "machine_to_agent"),
         ]
         wait_for(lambda: not trunk.live)
-        assert trunk.machine_messages == [] and trunk.messages_played == 0
+        assert trunk.messages_left == [] and trunk.messages_played == 0
+
+
+# --- agentless campaigns: the message, then the hang-up ----------------------------------------------
+AGENTLESS_TEXT = "Hello, this is ACME with a short service message. Goodbye."
+
+
+def test_an_agentless_campaign_plays_its_message_to_whoever_answers(server: LiveServer) -> None:
+    trunk = fast_trunk(seed=5, answer_rate=1.0, busy_rate=0.0, failed_rate=0.0, machine_rate=0.0)
+    server.services.extras["dialer"].trunk = trunk
+    doc = campaign_document(mode="agentless", agentless={"message": AGENTLESS_TEXT, "max_lines": 2})
+    with server.client("admin") as admin:
+        assert admin.post("/api/campaigns", json=doc).status_code == 201
+        r = admin.post(
+            "/api/campaigns/winter/lists",
+            files={"file": ("contacts.csv", consent_csv(3, set()), "text/csv")},
+            data={"name": "customers"},
+        )
+        assert r.status_code in (200, 201), r.text
+        assert admin.post("/api/campaigns/winter/start").status_code == 200  # no agent needed
+        wait_for(lambda: len(trunk.messages_left) == 3 and not trunk.live, timeout=20)
+        p = progress(admin)
+        assert (p["dialed"], p["answered"], p["abandoned"]) == (3, 3, 0)
+        # Each person heard the message, in the UK preset's language, before the hang-up.
+        assert sorted(m for _, m, _ in trunk.messages_left) == [AGENTLESS_TEXT] * 3
+        assert {language for _, _, language in trunk.messages_left} == {"en"}
+        assert all(lead["last_outcome"] == "answered" for lead in leads(admin).values())
+        assert not server.services.engine.interactions  # no agent was asked to take any of them
+
+
+def test_an_agentless_campaign_with_a_keypad_survey_is_refused_at_start(server: LiveServer) -> None:
+    server.services.extras["dialer"].trunk = fast_trunk(seed=5)
+    survey = [{"id": "happy", "prompt": "Press 1 if happy, 2 if not", "keys": {"1": "yes", "2": "no"}}]
+    doc = campaign_document(mode="agentless", agentless={"message": AGENTLESS_TEXT, "survey": survey})
+    with server.client("admin") as admin:
+        assert admin.post("/api/campaigns", json=doc).status_code == 201
+        r = admin.post("/api/campaigns/winter/start")
+        assert r.status_code == 409 and r.json()["error"]["code"] == "campaign.survey", r.text
+        assert admin.get("/api/campaigns/winter").json()["status"] != "running"

@@ -39,13 +39,14 @@ def _csv(cases: list[str]) -> bytes:
     return ("\n".join(rows) + "\n").encode()
 
 
-def _campaign(center: Center, campaign_id: str, queue: str, cases: list[str]) -> Any:
+def _campaign(center: Center, campaign_id: str, queue: str, cases: list[str], **extra: Any) -> Any:
+    """A running campaign of `queue` whose leads are the carriers of `cases` (`extra`: document keys)."""
     from centrale.server.dialer import parse_document
 
     runner = center.services.extras["dialer"]
 
     async def make() -> Any:
-        run = await runner.create(parse_document(_document(campaign_id, queue)))
+        run = await runner.create(parse_document(_document(campaign_id, queue) | extra))
         await runner.import_list(run, "customers", "customers.csv", _csv(cases), mapping=None, region=None)
         runner.set_status(run, "running")
         return run
@@ -207,6 +208,57 @@ def test_a_carriers_redirect_is_followed_to_the_gateway_it_names(center: Center)
     )
     # Busy, as the second gateway said: a 302 not followed would have been "failed".
     assert leads[number]["last_outcome"] == "busy"
+    assert center.sip.failures == 0
+
+
+AGENTLESS_TEXT = "Goedemiddag, dit is een korte mededeling van ACME. Tot ziens."
+
+
+def test_an_agentless_campaign_speaks_its_message_then_hangs_up(center: Center) -> None:
+    """An agentless campaign with a text message in Dutch: the carrier's person answers and echoes
+    what it hears; rtpengine counts the spoken message coming back before the trunk's BYE, and the
+    call never reaches an agent."""
+    import time
+
+    from centrale.telephony.prompts import seconds
+
+    runner = center.services.extras["dialer"]
+    trunk = runner.trunk
+    prompts = center.sip.caller_side.prompts
+    left_before, spoken_before = trunk.messages_left, prompts.spoken
+    port = center.carriers["agentless"]
+    person = center.sipp("answer.xml", port=port, extra=["-rtp_echo"], name="agentless")
+    plan = {"message": AGENTLESS_TEXT, "max_lines": 1}
+    _outbound_queue(center, "out_agentless", "ada")  # the campaign's queue (no agent takes its calls)
+    run = _campaign(
+        center,
+        "trunk-agentless",
+        "out_agentless",
+        ["agentless"],
+        mode="agentless",
+        agentless=plan,
+        language="nl",
+    )
+    dial = wait_for(lambda: [c for c in center.sip.calls.values() if c.outbound], 30, "the answered call")[0]
+    answered = time.monotonic()
+    wait_for(
+        lambda: _packets(center, dial.call_id).get(dial.caller_tag, 0) > 20,
+        15,
+        "the spoken message to reach the person (its echo)",
+    )
+    assert finish(person, 30) == 0  # the BYE came after the message
+    heard = time.monotonic() - answered
+    assert trunk.messages_left == left_before + 1 and prompts.spoken == spoken_before + 1
+    length = seconds(prompts.speech("nl", AGENTLESS_TEXT))  # the cached WAV: not spoken again
+    assert length > 2 and heard >= length - 0.5, (length, heard)
+    number = carrier_number("agentless")
+    lead = wait_for(
+        lambda: (lambda row: row if row["last_outcome"] == "answered" else None)(_leads(center, run)[number]),
+        10,
+        "the lead settled as answered",
+    )
+    assert lead["attempts"] == 1
+    assert dial.interaction not in {e.interaction for e in center.recorder.of("InteractionArrived")}
     assert center.sip.failures == 0
 
 

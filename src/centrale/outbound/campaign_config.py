@@ -157,6 +157,9 @@ class CampaignSettings:
     form: Form | None = None
     targets: Targets = field(default_factory=Targets)
     answering_machine: AnsweringMachine = field(default_factory=AnsweringMachine)
+    language: str = "en"
+    """The language a text message is spoken in (``nl`` or ``en``): agentless messages and messages
+    left on answering machines (a recording is played as it is)."""
 
     @property
     def custom_fields(self) -> tuple[str, ...]:
@@ -310,6 +313,7 @@ class _SettingsSpec(_Model):
     form: _FormSpec | None = None
     targets: _TargetsSpec = _TargetsSpec()
     answering_machine: _MachineSpec = _MachineSpec()
+    language: Literal["nl", "en"] | None = None
 
 
 # --- loading ------------------------------------------------------------------------------------------
@@ -433,7 +437,14 @@ class _Builder:
             form=self.form(),
             targets=Targets(s.targets.sales_per_agent_per_week, s.targets.conversion_rate),
             answering_machine=self.answering_machine(),
+            language=self.language(),
         )
+
+    def language(self) -> str:
+        """The campaign's ``language``, by default the preset country's (Dutch for nl, else English)."""
+        if self.spec.language is not None:
+            return self.spec.language
+        return "nl" if str(self.spec.compliance.get("preset", "")).lower() == "nl" else "en"
 
     def positive(self, value: Duration, where: str) -> timedelta:
         delta = self.duration(value, where)

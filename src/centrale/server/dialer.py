@@ -71,7 +71,9 @@ Limits
 ------
 Two running campaigns on one queue both count its agents (give each campaign its own queue). A
 position is stored whole (``to_state()``, linear in the leads) at every save — fine for lists of
-tens of thousands. Preview campaigns are not dialled by the runner yet. The runner has no trunk
+tens of thousands. Preview campaigns, and agentless campaigns with a keypad survey, are not
+dialled by the runner yet (an agentless campaign plays its message to whoever answers, then hangs
+up). The runner has no trunk
 until one is set (``runner.trunk``: a :class:`~centrale.server.trunk.SimulatedTrunk`, later the SIP
 trunk); until then campaigns cannot start.
 """
@@ -977,9 +979,12 @@ class CampaignRunner(Listener):
         if not machine:
             run.counters["answered"] += 1
         if run.settings.mode is CampaignMode.AGENTLESS:
-            # The message answers at once: nobody waits for an agent.
+            # The message answers at once (nobody waits for an agent, so the call is live, never
+            # abandoned), then the trunk hangs up.
+            plan = run.settings.agentless
             self._settle(run, dial.lead_id, Outcome.ANSWERED, now)
-            self._spawn(self._hangup(dial_id, False))
+            message = plan.message if plan is not None and plan.message else None
+            self._spawn(self._hangup(dial_id, False, message, run.settings.language))
             return
         call = _Call(run.id, dial.lead_id, dial.number, now, machine=machine)
         self._calls[dial_id] = call
@@ -1027,7 +1032,7 @@ class CampaignRunner(Listener):
         if handling.action is MachineAction.LEAVE_MESSAGE:
             if self._settle(run, lead_id, Outcome.MACHINE_MESSAGE, now):
                 run.counters["machine_messages"] += 1
-            self._spawn(self._hangup(dial_id, False, handling.message))
+            self._spawn(self._hangup(dial_id, False, handling.message, run.settings.language))
             return False
         if self._settle(run, lead_id, Outcome.MACHINE, now) and handling.reason:
             lead = campaign.leads[lead_id]
@@ -1045,14 +1050,16 @@ class CampaignRunner(Listener):
         if ix is not None and ix.state in _WAITING:
             self.writer.post(CustomerAbandoned(dial_id))
 
-    async def _hangup(self, dial_id: str, play_message: bool, message: str | None = None) -> None:
+    async def _hangup(
+        self, dial_id: str, play_message: bool, message: str | None = None, language: str = "en"
+    ) -> None:
         if self.trunk is None:
             return
         try:
             if message is None:
                 await self.trunk.hangup(dial_id, play_message)
             else:
-                await self.trunk.hangup(dial_id, play_message, message)
+                await self.trunk.hangup(dial_id, play_message, message, language)
         except Exception:
             log.exception("the trunk failed to hang up %s", dial_id)
 
@@ -1535,6 +1542,14 @@ class CampaignRunner(Listener):
             if run.settings.mode is CampaignMode.PREVIEW:
                 raise CampaignProblem(
                     409, "campaign.mode", "preview campaigns are not dialled by the live dialer yet"
+                )
+            plan = run.settings.agentless
+            if plan is not None and plan.survey is not None:
+                raise CampaignProblem(
+                    409,
+                    "campaign.survey",
+                    "keypad surveys are not run by the live dialer yet: an agentless campaign here "
+                    "plays its message only",
                 )
             if self.trunk is None:
                 raise CampaignProblem(409, "campaign.no_trunk", "no trunk is configured for outbound calls")

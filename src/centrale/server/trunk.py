@@ -59,9 +59,12 @@ class Trunk(Protocol):
         """Place a call; return its call-progress outcome. ``answered`` leaves the call up."""
         ...
 
-    async def hangup(self, dial_id: str, play_message: bool, message: str | None = None) -> None:
-        """End a live call, first playing the information message if ``play_message``, or the
-        answering-machine ``message`` if one is given."""
+    async def hangup(
+        self, dial_id: str, play_message: bool, message: str | None = None, language: str = "en"
+    ) -> None:
+        """End a live call, first playing the information message if ``play_message``, or else
+        ``message`` if one is given — a message left on an answering machine, or an agentless
+        campaign's: a WAV file's name, or text spoken in ``language`` (``nl``, ``en``)."""
         ...
 
 
@@ -143,7 +146,7 @@ class SimulatedTrunk:
         """Calls answered and not hung up yet."""
         self.dials = 0
         self.messages_played = 0
-        self.machine_messages: list[tuple[str, str]] = []
+        self.messages_left: list[tuple[str, str, str]] = []  # (dial, message, language) before hang-ups
         """(dial id, message) of every answering-machine message played."""
         self.outcomes: dict[str, int] = {}
 
@@ -181,15 +184,19 @@ class SimulatedTrunk:
         self._record(event="outcome", dial_id=dial_id, outcome=outcome.value)
         return outcome
 
-    async def hangup(self, dial_id: str, play_message: bool, message: str | None = None) -> None:
+    async def hangup(
+        self, dial_id: str, play_message: bool, message: str | None = None, language: str = "en"
+    ) -> None:
         if dial_id not in self.live:
             return
         self.live.discard(dial_id)
         if play_message:
             self.messages_played += 1
         if message is not None:
-            self.machine_messages.append((dial_id, message))
-            self._record(event="hangup", dial_id=dial_id, message=play_message, machine_message=message)
+            self.messages_left.append((dial_id, message, language))
+            self._record(
+                event="hangup", dial_id=dial_id, message=play_message, left=message, language=language
+            )
             return
         self._record(event="hangup", dial_id=dial_id, message=play_message)
 

@@ -30,6 +30,9 @@ Theory of operation
 ``play media`` to the customer's tag, waiting for its length). The dialer calls it after every
 answered call finishes; for an outbound call the SIP service leaves the customer's leg to it
 (``InteractionFinished`` does not hang up), so an abandoned call hears the message before the BYE.
+``hangup(dial_id, False, message, language)`` plays ``message`` instead — one left on an answering
+machine, or an agentless campaign's: a WAV file as it is, or text spoken by espeak-ng in
+``language`` (the caller side's prompt cache, so a campaign's text is spoken once).
 
 Threads: SIP events reach this module on the asyncio loop, in order, through the service's
 hand-over (``_to_loop``); SIP actions go back with ``_to_sip``.
@@ -49,6 +52,7 @@ from centrale.server.trunk import CallProgress
 from centrale.telephony.hold import answer_current
 from centrale.telephony.music import wav_seconds, write_information_message
 from centrale.telephony.ng import NgError
+from centrale.telephony.prompts import PromptError
 from centrale.telephony.settings import TrunkSettings
 from centrale.telephony.sip import PLACEHOLDER_SDP, Call, CallState, SipService
 
@@ -104,7 +108,7 @@ class SipTrunk:
         self._message: str | None = settings.message
         self.outcomes: dict[str, int] = {}
         self.messages_played = 0
-        self.machine_messages = 0
+        self.messages_left = 0  # messages played before a hang-up (answering machines, agentless)
 
     # --- the information message ------------------------------------------------------------------
     @property
@@ -253,9 +257,11 @@ class SipTrunk:
             log.warning("dial %s: rtpengine delete failed: %s", d.dial_id, exc)
 
     # --- Trunk: hangup ----------------------------------------------------------------------------
-    async def hangup(self, dial_id: str, play_message: bool, message: str | None = None) -> None:
-        # `message`: what to leave on an answering machine (the campaign's leave_message): a WAV
-        # file is played to the machine before the BYE; text cannot be (no text-to-speech here).
+    async def hangup(
+        self, dial_id: str, play_message: bool, message: str | None = None, language: str = "en"
+    ) -> None:
+        # `message`: what to play before the BYE (a message left on an answering machine, or an
+        # agentless campaign's): a WAV file as it is, text spoken by espeak-ng in `language`.
         sip = self.sip
         d = self._dials.get(dial_id)
         if d is not None and not d.over:  # still ringing (the dialer stops): cancel
@@ -268,21 +274,21 @@ class SipTrunk:
         if call is None or not call.outbound:
             return
         played = 0.0
-        recording = self.message if play_message else self._machine_message(dial_id, message)
+        recording = self.message if play_message else await self._recording(dial_id, message, language)
         async with call.lock:
             if call.state is CallState.ENDED:
                 return
             if recording is not None:
                 sip._drop_leg(call)
                 call.state = CallState.CLOSING
-                what = "information message" if play_message else "answering-machine message"
+                what = "information message" if play_message else "message"
                 try:
                     await sip.ng.play_media(call.call_id, call.caller_tag, recording, repeat_times=1)
                     played = wav_seconds(recording)
                     if play_message:
                         self.messages_played += 1
                     else:
-                        self.machine_messages += 1
+                        self.messages_left += 1
                     log.info("%s: %s playing (%.1f s)", dial_id, what, played)
                 except NgError as exc:
                     log.error("%s: the %s could not be played: %s", dial_id, what, exc)
@@ -294,20 +300,28 @@ class SipTrunk:
         async with call.lock:
             await sip._end(call, hangup_caller=True)  # nothing if the customer hung up meanwhile
 
-    @staticmethod
-    def _machine_message(dial_id: str, message: str | None) -> str | None:
-        """The WAV file to leave on a machine, or None (no message, or text: cannot be spoken)."""
+    async def _recording(self, dial_id: str, message: str | None, language: str) -> str | None:
+        """The WAV file of `message`: a WAV file's name as it is, text spoken in `language` (cached
+        by the caller side's prompts); None for no message, or when it cannot be had (logged)."""
         if message is None:
             return None
-        if message.lower().endswith(".wav") and Path(message).is_file():
-            return message
-        log.warning(
-            "%s: the answering-machine message is not a WAV file this server can read (%r): hanging up"
-            " without it (the SIP trunk has no text-to-speech)",
-            dial_id,
-            message[:60],
-        )
-        return None
+        if message.lower().endswith(".wav"):
+            if Path(message).is_file():
+                return message
+            log.error("%s: the message recording %s is missing: hanging up without it", dial_id, message)
+            return None
+        prompts = self.sip.caller_side.prompts
+        if prompts is None:
+            log.error(
+                "%s: no prompts (the SIP service is not started): hanging up without a message", dial_id
+            )
+            return None
+        loop = asyncio.get_running_loop()
+        try:  # espeak-ng runs as a process: off the loop (a cached text costs nothing)
+            return str(await loop.run_in_executor(None, prompts.speech, language, message))
+        except PromptError as exc:
+            log.error("%s: the message could not be spoken (%s): hanging up without it", dial_id, exc)
+            return None
 
     # --- SIP thread ---------------------------------------------------------------------------------
     def _sip_invite(self, d: _Dial, host: str, port: int, caller_id: str, sdp: str) -> None:
