@@ -76,6 +76,7 @@ CARRIER_CASES = (
     "auth_machine", "auth_wrong", "auth_human",  # carriers that challenge (carrier_auth.xml), with AMD
     "redirect",  # a carrier that answers 302 (trunk_redirect.xml)
     "agentless",  # a person who hears an agentless campaign's spoken message (answer.xml, echo)
+    "machine_wav",  # an answering machine that gets a recorded message (carrier_auth.xml, echo)
 )  # fmt: skip
 TRUNK_AGENTS = ["olga", "hal"]
 TRUNK_USER, TRUNK_PASSWORD = "acme-trunk", "trunk-secret"  # the trunk's digest credentials

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from centrale.core.config import AgentConfig, QueueConfig, WrapUp, WrapUpMode
-from centrale.core.events import AgentAdded, AgentLoggedIn, InteractionEnded, QueueConfigured, WrapUpCompleted
+from centrale.core.events import (
+    AgentAdded,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    InteractionEnded,
+    QueueConfigured,
+    WrapUpCompleted,
+)
 from centrale.core.expressions import parse
 from server.outbound_fixtures import campaign_document
 
@@ -34,20 +41,30 @@ def _document(campaign_id: str, queue: str) -> dict[str, Any]:
     )
 
 
-def _csv(cases: list[str]) -> bytes:
-    rows = ["Name;Phone", *(f"Customer {case};{carrier_number(case)}" for case in cases)]
-    return ("\n".join(rows) + "\n").encode()
+def _csv(cases: list[str], consent: str = "") -> bytes:
+    """The leads' list; `consent`: the date each gave consent (a Consent column), or none."""
+    rows = [f"Customer {case};{carrier_number(case)}" + (f";{consent}" if consent else "") for case in cases]
+    header = "Name;Phone;Consent" if consent else "Name;Phone"
+    return ("\n".join([header, *rows]) + "\n").encode()
 
 
-def _campaign(center: Center, campaign_id: str, queue: str, cases: list[str], **extra: Any) -> Any:
-    """A running campaign of `queue` whose leads are the carriers of `cases` (`extra`: document keys)."""
+def _campaign(
+    center: Center, campaign_id: str, queue: str, cases: list[str], consent: str = "", **extra: Any
+) -> Any:
+    """A running campaign of `queue` whose leads are the carriers of `cases` (`extra`: document keys;
+    `consent`: the date the leads consented)."""
     from centrale.server.dialer import parse_document
 
     runner = center.services.extras["dialer"]
+    document = _document(campaign_id, queue) | extra
+    if consent:
+        document["lists"][0]["map"]["consent_given_at"] = "Consent"
 
     async def make() -> Any:
-        run = await runner.create(parse_document(_document(campaign_id, queue) | extra))
-        await runner.import_list(run, "customers", "customers.csv", _csv(cases), mapping=None, region=None)
+        run = await runner.create(parse_document(document))
+        await runner.import_list(
+            run, "customers", "customers.csv", _csv(cases, consent), mapping=None, region=None
+        )
         runner.set_status(run, "running")
         return run
 
@@ -259,6 +276,59 @@ def test_an_agentless_campaign_speaks_its_message_then_hangs_up(center: Center) 
     )
     assert lead["attempts"] == 1
     assert dial.interaction not in {e.interaction for e in center.recorder.of("InteractionArrived")}
+    assert center.sip.failures == 0
+
+
+def test_a_recorded_message_is_left_on_an_answering_machine_with_consent(center: Center) -> None:
+    """A progressive campaign whose answering_machine is leave_message with a recording (a WAV
+    file): the carrier challenges, answers with X-AMD: MACHINE and echoes; rtpengine counts the
+    recording coming back, then the BYE; the consented lead is done as machine_message."""
+    from .conftest import TRUNK_PASSWORD, TRUNK_USER
+
+    runner = center.services.extras["dialer"]
+    trunk = runner.trunk
+    left_before = trunk.messages_left
+    recording = center.sip.caller_side.prompts.speech("en", "This is ACME. Please call us back.")
+    machine = center.sipp(
+        "carrier_auth.xml", port=center.carriers["machine_wav"], extra=["-rtp_echo"], name="machine-wav",
+        keys={"user": TRUNK_USER, "pass": TRUNK_PASSWORD, "amd": "MACHINE"},
+    )  # fmt: skip
+    _outbound_queue(center, "out_msg", "moe")
+    center.submit(AgentLoggedIn("moe", ready=True))  # progressive: a free agent, who never gets the call
+    machine_handling = {"action": "leave_message", "message": str(recording)}
+    run = _campaign(
+        center,
+        "trunk-msg",
+        "out_msg",
+        ["machine_wav"],
+        consent="2026-01-05",
+        answering_machine=machine_handling,
+    )
+    dial = wait_for(
+        lambda: [
+            c for c in center.sip.calls.values() if c.outbound and c.interaction.startswith("trunk-msg")
+        ],
+        30,
+        "the machine's answered call",
+    )[0]
+    wait_for(
+        lambda: _packets(center, dial.call_id).get(dial.caller_tag, 0) > 20,
+        15,
+        "the recording to reach the machine (its echo)",
+    )
+    assert finish(machine, 30) == 0  # the BYE after the recording
+    assert trunk.messages_left == left_before + 1
+    number = carrier_number("machine_wav")
+    lead = wait_for(
+        lambda: (lambda row: row if row["last_outcome"] == "machine_message" else None)(
+            _leads(center, run)[number]
+        ),
+        10,
+        "the lead settled as machine_message",
+    )
+    assert lead["status"] == "done" and lead["reason"] == "message left on the answering machine"
+    assert not center.interactions_for("out_msg")  # no agent was asked to take it
+    center.submit(AgentLoggedOut("moe"))
     assert center.sip.failures == 0
 
 
