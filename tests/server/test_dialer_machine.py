@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from centrale.server.dialer import lead_of
 from server.live import USERS, LiveServer, serve
 from server.outbound_fixtures import campaign_document, fast_trunk, number, outbound_center
 from server.test_dialer import quick_passwords, wait_for  # noqa: F401  (the fixture is autouse)
@@ -177,12 +178,32 @@ def test_an_agentless_campaign_plays_its_message_to_whoever_answers(server: Live
         assert not server.services.engine.interactions  # no agent was asked to take any of them
 
 
-def test_an_agentless_campaign_with_a_keypad_survey_is_refused_at_start(server: LiveServer) -> None:
-    server.services.extras["dialer"].trunk = fast_trunk(seed=5)
-    survey = [{"id": "happy", "prompt": "Press 1 if happy, 2 if not", "keys": {"1": "yes", "2": "no"}}]
+def test_an_agentless_campaign_asks_its_survey_and_keeps_the_answers(server: LiveServer) -> None:
+    trunk = fast_trunk(seed=5, answer_rate=1.0, busy_rate=0.0, failed_rate=0.0, machine_rate=0.0)
+    server.services.extras["dialer"].trunk = trunk
+    survey = [
+        {"id": "happy", "prompt": "Press 1 if you are happy, 2 if not", "keys": {"1": "yes", "2": "no"}},
+        {"id": "again", "prompt": "Press 1 to hear from us again", "keys": {"1": "yes"}},
+    ]
     doc = campaign_document(mode="agentless", agentless={"message": AGENTLESS_TEXT, "survey": survey})
     with server.client("admin") as admin:
         assert admin.post("/api/campaigns", json=doc).status_code == 201
-        r = admin.post("/api/campaigns/winter/start")
-        assert r.status_code == 409 and r.json()["error"]["code"] == "campaign.survey", r.text
-        assert admin.get("/api/campaigns/winter").json()["status"] != "running"
+        r = admin.post(
+            "/api/campaigns/winter/lists",
+            files={"file": ("contacts.csv", consent_csv(3, set()), "text/csv")},
+            data={"name": "customers"},
+        )
+        assert r.status_code in (200, 201), r.text
+        assert admin.post("/api/campaigns/winter/start").status_code == 200
+        wait_for(lambda: len(trunk.surveys) == 3 and not trunk.live, timeout=20)
+        # The message comes first, then the questions; the hang-up after the last answer.
+        assert {intro for _, _, intro in trunk.surveys} == {AGENTLESS_TEXT}
+        assert trunk.messages_left == []  # the message was the survey's introduction, not a hang-up's
+        wait_for(lambda: all(lead["last_outcome"] == "answered" for lead in leads(admin).values()))
+        pressed = {dial: keys for dial, keys, _ in trunk.surveys}
+        meaning = {"happy": {"1": "yes", "2": "no"}, "again": {"1": "yes"}}
+        for lead in leads(admin).values():
+            dial = next(d for d in pressed if lead_of(d)[0] == lead["id"])
+            expected = {q: meaning[q][key] for q, key in pressed[dial].items()}
+            assert lead["answers"] == expected and set(expected) == {"happy", "again"}
+        assert not server.services.engine.interactions

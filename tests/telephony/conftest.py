@@ -77,6 +77,7 @@ CARRIER_CASES = (
     "redirect",  # a carrier that answers 302 (trunk_redirect.xml)
     "agentless",  # a person who hears an agentless campaign's spoken message (answer.xml, echo)
     "machine_wav",  # an answering machine that gets a recorded message (carrier_auth.xml, echo)
+    "survey",  # a person who answers an agentless keypad survey (RFC 2833 keys; test_trunk.py)
 )  # fmt: skip
 TRUNK_AGENTS = ["olga", "hal"]
 TRUNK_USER, TRUNK_PASSWORD = "acme-trunk", "trunk-secret"  # the trunk's digest credentials

@@ -20,7 +20,7 @@ from centrale.core.events import (
 from centrale.core.expressions import parse
 from server.outbound_fixtures import campaign_document
 
-from .conftest import Center, carrier_number, finish, free_port, sipp_stats, wait_for
+from .conftest import SCENARIOS, Center, carrier_number, finish, free_port, sipp_stats, wait_for
 
 pytestmark = pytest.mark.telephony
 
@@ -276,6 +276,53 @@ def test_an_agentless_campaign_speaks_its_message_then_hangs_up(center: Center) 
     )
     assert lead["attempts"] == 1
     assert dial.interaction not in {e.interaction for e in center.recorder.of("InteractionArrived")}
+    assert center.sip.failures == 0
+
+
+DTMF_PCAP = "/usr/share/sip-tester/dtmf_2833_{}.pcap"  # sipp's recordings of one RFC 2833 key each
+
+
+def test_an_agentless_survey_collects_the_keys_pressed(center: Center) -> None:
+    """An agentless campaign with a message and two questions: the person (sipp) presses 7 after
+    the first question (not allowed: it is asked again), 2 after its repeat and 1 after the second,
+    as RFC 2833 events; rtpengine's DTMF log brings them to the survey, the trunk hangs up after the
+    last answer, and the lead keeps the answers."""
+    from centrale.telephony.prompts import seconds
+
+    prompts = center.sip.caller_side.prompts
+    intro, first, second = (
+        "This is ACME.",
+        "Press 1 if you are happy, 2 if not.",
+        "Press 1 to hear from us again.",
+    )
+    intro_s, first_s, second_s = (seconds(prompts.speech("en", text)) for text in (intro, first, second))
+    # After each question ends: 7 (not allowed: the first question is asked again), 2, then 1.
+    presses = [("7", intro_s + first_s + 1.0), ("2", first_s + 1.5), ("1", second_s + 2.0)]
+    keys = "".join(
+        f'  <pause milliseconds="{round(wait * 1000)}"/>\n'
+        f'  <nop><action><exec play_pcap_audio="{DTMF_PCAP.format(key)}"/></action></nop>\n'
+        for key, wait in presses
+    )
+    path = center.tmp / "survey_person.xml"
+    path.write_text((SCENARIOS / "survey_person.xml").read_text().replace("  <!-- KEYS -->\n", keys))
+    digits = center.sip.caller_side.digits
+    person = center.sipp(str(path), port=center.carriers["survey"], name="survey-person")
+    survey = [
+        {"id": "happy", "prompt": first, "keys": {"1": "yes", "2": "no"}},
+        {"id": "again", "prompt": second, "keys": {"1": "yes"}},
+    ]
+    _outbound_queue(center, "out_survey", "sam")
+    plan = {"message": intro, "survey": survey, "max_lines": 1}
+    run = _campaign(center, "trunk-survey", "out_survey", ["survey"], mode="agentless", agentless=plan)
+    assert finish(person, 60) == 0  # both keys sent, then our BYE
+    number = carrier_number("survey")
+    lead = wait_for(
+        lambda: (lambda row: row if row["last_outcome"] == "answered" else None)(_leads(center, run)[number]),
+        10,
+        "the lead settled with its answers",
+    )
+    assert lead["answers"] == {"happy": "no", "again": "yes"}
+    assert center.sip.caller_side.digits == digits + 3  # the three presses, through rtpengine's log
     assert center.sip.failures == 0
 
 

@@ -71,9 +71,9 @@ Limits
 ------
 Two running campaigns on one queue both count its agents (give each campaign its own queue). A
 position is stored whole (``to_state()``, linear in the leads) at every save — fine for lists of
-tens of thousands. Preview campaigns, and agentless campaigns with a keypad survey, are not
-dialled by the runner yet (an agentless campaign plays its message to whoever answers, then hangs
-up). The runner has no trunk
+tens of thousands. Preview campaigns are not dialled by the runner yet. An agentless campaign
+plays its message to whoever answers, asks its keypad survey if it has one (the lead is settled
+with the keys pressed), then hangs up. The runner has no trunk
 until one is set (``runner.trunk``: a :class:`~centrale.server.trunk.SimulatedTrunk`, later the SIP
 trunk); until then campaigns cannot start.
 """
@@ -980,8 +980,12 @@ class CampaignRunner(Listener):
             run.counters["answered"] += 1
         if run.settings.mode is CampaignMode.AGENTLESS:
             # The message answers at once (nobody waits for an agent, so the call is live, never
-            # abandoned), then the trunk hangs up.
+            # abandoned), then the trunk hangs up; with a keypad survey the questions follow the
+            # message and the lead is settled with the keys pressed.
             plan = run.settings.agentless
+            if plan is not None and plan.survey is not None:
+                self._spawn(self._survey(run, dial.lead_id, dial_id))
+                return
             self._settle(run, dial.lead_id, Outcome.ANSWERED, now)
             message = plan.message if plan is not None and plan.message else None
             self._spawn(self._hangup(dial_id, False, message, run.settings.language))
@@ -1049,6 +1053,23 @@ class CampaignRunner(Listener):
         ix = self.engine.interactions.get(dial_id)
         if ix is not None and ix.state in _WAITING:
             self.writer.post(CustomerAbandoned(dial_id))
+
+    async def _survey(self, run: CampaignRun, lead_id: str, dial_id: str) -> None:
+        """An agentless call's keypad survey (after its message), then the hang-up; the lead is
+        settled as answered with the keys pressed (those answered before a hang-up, or none)."""
+        plan = run.settings.agentless
+        keys: dict[str, str] = {}
+        try:
+            if self.trunk is not None and plan is not None and plan.survey is not None:
+                intro = plan.message or None
+                keys = await self.trunk.survey(dial_id, plan.survey, run.settings.language, intro)
+        except Exception:
+            log.exception("campaign %s: the survey of %s failed", run.id, dial_id)
+        finally:
+            await self._hangup(dial_id, False)
+        if self.runs.get(run.id) is run:
+            self._settle(run, lead_id, Outcome.ANSWERED, self.clock(), keys=keys)
+            self.wake()
 
     async def _hangup(
         self, dial_id: str, play_message: bool, message: str | None = None, language: str = "en"
@@ -1543,14 +1564,6 @@ class CampaignRunner(Listener):
                 raise CampaignProblem(
                     409, "campaign.mode", "preview campaigns are not dialled by the live dialer yet"
                 )
-            plan = run.settings.agentless
-            if plan is not None and plan.survey is not None:
-                raise CampaignProblem(
-                    409,
-                    "campaign.survey",
-                    "keypad surveys are not run by the live dialer yet: an agentless campaign here "
-                    "plays its message only",
-                )
             if self.trunk is None:
                 raise CampaignProblem(409, "campaign.no_trunk", "no trunk is configured for outbound calls")
             if run.campaign is None:
@@ -1759,6 +1772,7 @@ def lead_rows(run: CampaignRun, status: str | None, limit: int, offset: int = 0)
                 "due_at": _iso(lead.due_at),
                 "reason": lead.reason,
                 "callback_at": _iso(lead.callback.at) if lead.callback is not None else None,
+                "answers": dict(lead.answers),  # an agentless survey's: question id → meaning
             }
         )
     return out[offset : offset + limit]

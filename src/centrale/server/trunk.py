@@ -38,6 +38,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from centrale.outbound.survey import Survey
+
 __all__ = ["CallProgress", "SimulatedTrunk", "Trunk", "TrunkLog"]
 
 
@@ -65,6 +67,14 @@ class Trunk(Protocol):
         """End a live call, first playing the information message if ``play_message``, or else
         ``message`` if one is given — a message left on an answering machine, or an agentless
         campaign's: a WAV file's name, or text spoken in ``language`` (``nl``, ``en``)."""
+        ...
+
+    async def survey(
+        self, dial_id: str, survey: Survey, language: str = "en", intro: str | None = None
+    ) -> dict[str, str]:
+        """Play `intro` to the answered call's person, then ask the `survey`'s questions (text
+        spoken in `language`) and return the keys pressed (question id → key; questions not
+        answered are left out). The call stays up: ``hangup`` ends it."""
         ...
 
 
@@ -124,6 +134,8 @@ class SimulatedTrunk:
         busy_seconds: tuple[float, float] = (1.0, 3.0),
         failed_seconds: tuple[float, float] = (0.5, 2.0),
         no_answer_seconds: float | None = None,
+        survey_seconds: float = 0.05,
+        survey_abandon_rate: float = 0.0,
         log_path: str | os.PathLike[str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -147,6 +159,9 @@ class SimulatedTrunk:
         self.dials = 0
         self.messages_played = 0
         self.messages_left: list[tuple[str, str, str]] = []  # (dial, message, language) before hang-ups
+        self.surveys: list[tuple[str, dict[str, str], str | None]] = []  # (dial, keys, intro) per survey
+        self.survey_seconds = survey_seconds
+        self.survey_abandon_rate = survey_abandon_rate
         """(dial id, message) of every answering-machine message played."""
         self.outcomes: dict[str, int] = {}
 
@@ -199,6 +214,21 @@ class SimulatedTrunk:
             )
             return
         self._record(event="hangup", dial_id=dial_id, message=play_message)
+
+    async def survey(
+        self, dial_id: str, survey: Survey, language: str = "en", intro: str | None = None
+    ) -> dict[str, str]:
+        """A simulated person presses an allowed key for each question, or hangs up before the
+        last one (``survey_abandon_rate`` per question), a second per question."""
+        keys: dict[str, str] = {}
+        for question in survey.questions:
+            if dial_id not in self.live or self.rng.random() < self.survey_abandon_rate:
+                break
+            await asyncio.sleep(self.survey_seconds)
+            keys[question.id] = self.rng.choice(sorted(question.keys))
+        self.surveys.append((dial_id, dict(keys), intro))
+        self._record(event="survey", dial_id=dial_id, keys=keys)
+        return keys
 
     def close(self) -> None:
         if self.log is not None:

@@ -27,6 +27,7 @@ import contextlib
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,9 @@ class CallerSide:
         self.prompts: Prompts | None = None
         self.dtmf: DtmfLogListener | None = None
         self._by_call_id: dict[str, Call] = {}
+        # Calls of the trunk whose digits someone else reads (an agentless survey): call id → (the
+        # customer's tag, what to call with each digit).
+        self._listeners: dict[str, tuple[str, Callable[[str], None]]] = {}
         # Counters (the tests and the log read them)
         self.digits = 0  # keypad digits fed to flows
         self.played = 0  # prompts started with rtpengine
@@ -173,8 +177,22 @@ class CallerSide:
         self.heard.pop(call.interaction, None)
 
     # --- inputs --------------------------------------------------------------------------------------
+    def listen(self, call_id: str, tag: str, on_digit: Callable[[str], None]) -> None:
+        """Hand the digits `tag` presses in rtpengine's call `call_id` to `on_digit` (an outbound
+        call's survey) until :meth:`unlisten`."""
+        self._listeners[call_id] = (tag, on_digit)
+
+    def unlisten(self, call_id: str) -> None:
+        self._listeners.pop(call_id, None)
+
     def _rtp_digit(self, call_id: str, tag: str, digit: str) -> None:
         """From rtpengine's DTMF log (on the loop)."""
+        listener = self._listeners.get(call_id)
+        if listener is not None:
+            if tag == listener[0]:
+                self.digits += 1
+                listener[1](digit)
+            return
         call = self._by_call_id.get(call_id)
         if call is None or tag != call.caller_tag:
             log.debug("DTMF %s for unknown call %s / tag %s ignored", digit, call_id, tag)

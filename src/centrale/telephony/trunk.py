@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from centrale.outbound.survey import Survey
 from centrale.server.trunk import CallProgress
 from centrale.telephony.hold import answer_current
 from centrale.telephony.music import wav_seconds, write_information_message
@@ -57,6 +58,8 @@ from centrale.telephony.settings import TrunkSettings
 from centrale.telephony.sip import PLACEHOLDER_SDP, Call, CallState, SipService
 
 log = logging.getLogger("centrale.telephony.trunk")
+SURVEY_TRIES = 2  # a survey question is asked at most twice (a wrong key, or none)
+SURVEY_INPUT_SECONDS = 6.0  # how long a question waits for its key after its prompt
 
 __all__ = ["SipTrunk", "progress_for"]
 
@@ -299,6 +302,61 @@ class SipTrunk:
             await asyncio.sleep(played + 0.3)
         async with call.lock:
             await sip._end(call, hangup_caller=True)  # nothing if the customer hung up meanwhile
+
+    # --- Trunk: survey (agentless campaigns) --------------------------------------------------------
+    async def survey(
+        self, dial_id: str, survey: Survey, language: str = "en", intro: str | None = None
+    ) -> dict[str, str]:
+        """Play `intro` (the campaign's message, if any), then ask each question of `survey` on the
+        answered call `dial_id` and collect one allowed key
+        per question from the customer's RFC 2833 digits (rtpengine's DTMF log). A question is
+        spoken (or its WAV played), then waits ``SURVEY_INPUT_SECONDS`` after the prompt for a key;
+        a key it does not allow, or none, asks it once more; a key pressed while it plays counts
+        (people answer before the end). The call stays up; a customer who hangs up ends the
+        survey with the answers so far."""
+        call = self.sip.calls.get(dial_id)
+        if call is None or not call.outbound:
+            return {}
+        digits: asyncio.Queue[str] = asyncio.Queue()
+        side = self.sip.caller_side
+        side.listen(call.call_id, call.caller_tag, digits.put_nowait)
+        keys: dict[str, str] = {}
+        try:
+            await asyncio.sleep(await self._play(call, await self._recording(dial_id, intro, language)))
+            for question in survey.questions:
+                for _ in range(SURVEY_TRIES):
+                    while not digits.empty():  # keys pressed before this question was asked
+                        digits.get_nowait()
+                    length = await self._play(call, await self._recording(dial_id, question.prompt, language))
+                    if call.state is CallState.ENDED:
+                        return keys
+                    try:
+                        key = await asyncio.wait_for(digits.get(), length + SURVEY_INPUT_SECONDS)
+                    except TimeoutError:
+                        key = ""
+                    if key in question.keys:
+                        keys[question.id] = key
+                        break
+                    log.info(
+                        "%s: survey question %s: %s", dial_id, question.id, f"key {key}" if key else "no key"
+                    )
+                if call.state is CallState.ENDED:
+                    return keys
+        finally:
+            side.unlisten(call.call_id)
+        log.info("%s: survey answered: %s", dial_id, keys)
+        return keys
+
+    async def _play(self, call: Call, recording: str | None) -> float:
+        """Start `recording` to the customer (a prompt, not waited for): its length, 0 if none."""
+        if recording is None or call.state is CallState.ENDED:
+            return 0.0
+        try:
+            await self.sip.ng.play_media(call.call_id, call.caller_tag, recording, repeat_times=1)
+        except NgError as exc:
+            log.error("%s: a survey prompt could not be played: %s", call.interaction, exc)
+            return 0.0
+        return wav_seconds(recording)
 
     async def _recording(self, dial_id: str, message: str | None, language: str) -> str | None:
         """The WAV file of `message`: a WAV file's name as it is, text spoken in `language` (cached

@@ -240,7 +240,8 @@ async def list_leads(
     offset: int = Query(0, ge=0, le=MAX_SQL_INT),
     who: Principal = _READ,
 ) -> dict[str, Any]:
-    """The campaign's leads: status, attempts, last outcome, disposition and why (blocked, retry …)."""
+    """The campaign's leads: status, attempts, last outcome, disposition and why (blocked, retry …),
+    and an agentless survey's answers."""
     run = _campaign(request, who, campaign)
     return {"items": lead_rows(run, status, limit, offset), "limit": limit, "offset": offset}
 
