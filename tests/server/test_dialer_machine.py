@@ -155,19 +155,26 @@ def test_pass_to_agent_reaches_the_desktop_marked_machine(server: LiveServer) ->
 AGENTLESS_TEXT = "Hello, this is ACME with a short service message. Goodbye."
 
 
-def test_an_agentless_campaign_plays_its_message_to_whoever_answers(server: LiveServer) -> None:
+def start_agentless(server: LiveServer, admin: Any, agentless: dict[str, Any]) -> Any:
+    """An agentless campaign (`agentless` as its setting) with three leads, started; a trunk on
+    which every call is answered by a person (no agent is needed)."""
     trunk = fast_trunk(seed=5, answer_rate=1.0, busy_rate=0.0, failed_rate=0.0, machine_rate=0.0)
     server.services.extras["dialer"].trunk = trunk
-    doc = campaign_document(mode="agentless", agentless={"message": AGENTLESS_TEXT, "max_lines": 2})
+    doc = campaign_document(mode="agentless", agentless=agentless)
+    assert admin.post("/api/campaigns", json=doc).status_code == 201
+    r = admin.post(
+        "/api/campaigns/winter/lists",
+        files={"file": ("contacts.csv", consent_csv(3, set()), "text/csv")},
+        data={"name": "customers"},
+    )
+    assert r.status_code in (200, 201), r.text
+    assert admin.post("/api/campaigns/winter/start").status_code == 200
+    return trunk
+
+
+def test_an_agentless_campaign_plays_its_message_to_whoever_answers(server: LiveServer) -> None:
     with server.client("admin") as admin:
-        assert admin.post("/api/campaigns", json=doc).status_code == 201
-        r = admin.post(
-            "/api/campaigns/winter/lists",
-            files={"file": ("contacts.csv", consent_csv(3, set()), "text/csv")},
-            data={"name": "customers"},
-        )
-        assert r.status_code in (200, 201), r.text
-        assert admin.post("/api/campaigns/winter/start").status_code == 200  # no agent needed
+        trunk = start_agentless(server, admin, {"message": AGENTLESS_TEXT, "max_lines": 2})
         wait_for(lambda: len(trunk.messages_left) == 3 and not trunk.live, timeout=20)
         p = progress(admin)
         assert (p["dialed"], p["answered"], p["abandoned"]) == (3, 3, 0)
@@ -179,22 +186,12 @@ def test_an_agentless_campaign_plays_its_message_to_whoever_answers(server: Live
 
 
 def test_an_agentless_campaign_asks_its_survey_and_keeps_the_answers(server: LiveServer) -> None:
-    trunk = fast_trunk(seed=5, answer_rate=1.0, busy_rate=0.0, failed_rate=0.0, machine_rate=0.0)
-    server.services.extras["dialer"].trunk = trunk
     survey = [
         {"id": "happy", "prompt": "Press 1 if you are happy, 2 if not", "keys": {"1": "yes", "2": "no"}},
         {"id": "again", "prompt": "Press 1 to hear from us again", "keys": {"1": "yes"}},
     ]
-    doc = campaign_document(mode="agentless", agentless={"message": AGENTLESS_TEXT, "survey": survey})
     with server.client("admin") as admin:
-        assert admin.post("/api/campaigns", json=doc).status_code == 201
-        r = admin.post(
-            "/api/campaigns/winter/lists",
-            files={"file": ("contacts.csv", consent_csv(3, set()), "text/csv")},
-            data={"name": "customers"},
-        )
-        assert r.status_code in (200, 201), r.text
-        assert admin.post("/api/campaigns/winter/start").status_code == 200
+        trunk = start_agentless(server, admin, {"message": AGENTLESS_TEXT, "survey": survey})
         wait_for(lambda: len(trunk.surveys) == 3 and not trunk.live, timeout=20)
         # The message comes first, then the questions; the hang-up after the last answer.
         assert {intro for _, _, intro in trunk.surveys} == {AGENTLESS_TEXT}

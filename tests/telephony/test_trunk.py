@@ -77,6 +77,18 @@ def _leads(center: Center, run: Any) -> dict[str, dict[str, Any]]:
     return {row["phone"]: row for row in lead_rows(run, None, 100)}
 
 
+def _settled(center: Center, run: Any, case: str, outcome: str) -> dict[str, Any]:
+    """The lead of carrier `case` once its last outcome is `outcome` (waited for up to 10 s)."""
+    number = carrier_number(case)
+
+    def row() -> dict[str, Any] | None:
+        lead = _leads(center, run)[number]
+        return lead if lead["last_outcome"] == outcome else None
+
+    found: dict[str, Any] = wait_for(row, 10, f"the lead of {case} settled as {outcome}")
+    return found
+
+
 def _packets(center: Center, call_id: str) -> dict[str, int]:
     try:
         return center.packets(call_id)
@@ -268,12 +280,7 @@ def test_an_agentless_campaign_speaks_its_message_then_hangs_up(center: Center) 
     assert trunk.messages_left == left_before + 1 and prompts.spoken == spoken_before + 1
     length = seconds(prompts.speech("nl", AGENTLESS_TEXT))  # the cached WAV: not spoken again
     assert length > 2 and heard >= length - 0.5, (length, heard)
-    number = carrier_number("agentless")
-    lead = wait_for(
-        lambda: (lambda row: row if row["last_outcome"] == "answered" else None)(_leads(center, run)[number]),
-        10,
-        "the lead settled as answered",
-    )
+    lead = _settled(center, run, "agentless", "answered")
     assert lead["attempts"] == 1
     assert dial.interaction not in {e.interaction for e in center.recorder.of("InteractionArrived")}
     assert center.sip.failures == 0
@@ -315,12 +322,7 @@ def test_an_agentless_survey_collects_the_keys_pressed(center: Center) -> None:
     plan = {"message": intro, "survey": survey, "max_lines": 1}
     run = _campaign(center, "trunk-survey", "out_survey", ["survey"], mode="agentless", agentless=plan)
     assert finish(person, 60) == 0  # both keys sent, then our BYE
-    number = carrier_number("survey")
-    lead = wait_for(
-        lambda: (lambda row: row if row["last_outcome"] == "answered" else None)(_leads(center, run)[number]),
-        10,
-        "the lead settled with its answers",
-    )
+    lead = _settled(center, run, "survey", "answered")
     assert lead["answers"] == {"happy": "no", "again": "yes"}
     assert center.sip.caller_side.digits == digits + 3  # the three presses, through rtpengine's log
     assert center.sip.failures == 0
@@ -365,14 +367,7 @@ def test_a_recorded_message_is_left_on_an_answering_machine_with_consent(center:
     )
     assert finish(machine, 30) == 0  # the BYE after the recording
     assert trunk.messages_left == left_before + 1
-    number = carrier_number("machine_wav")
-    lead = wait_for(
-        lambda: (lambda row: row if row["last_outcome"] == "machine_message" else None)(
-            _leads(center, run)[number]
-        ),
-        10,
-        "the lead settled as machine_message",
-    )
+    lead = _settled(center, run, "machine_wav", "machine_message")
     assert lead["status"] == "done" and lead["reason"] == "message left on the answering machine"
     assert not center.interactions_for("out_msg")  # no agent was asked to take it
     center.submit(AgentLoggedOut("moe"))

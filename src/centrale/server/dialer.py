@@ -134,6 +134,7 @@ from centrale.outbound.phone import NumberProblem, normalise_number, problem_mes
 from centrale.outbound.report import IssueAction, IssueCode, RowIssue
 from centrale.outbound.retry import Outcome
 from centrale.outbound.state import Attempt, ComplianceState
+from centrale.outbound.survey import Survey
 from centrale.server.trunk import CallProgress, Trunk
 from centrale.server.writer import Batch, Listener, Writer
 from centrale.storage import EventStore, StorageError
@@ -984,7 +985,7 @@ class CampaignRunner(Listener):
             # message and the lead is settled with the keys pressed.
             plan = run.settings.agentless
             if plan is not None and plan.survey is not None:
-                self._spawn(self._survey(run, dial.lead_id, dial_id))
+                self._spawn(self._survey(run, dial.lead_id, dial_id, plan.survey, plan.message or None))
                 return
             self._settle(run, dial.lead_id, Outcome.ANSWERED, now)
             message = plan.message if plan is not None and plan.message else None
@@ -1054,15 +1055,15 @@ class CampaignRunner(Listener):
         if ix is not None and ix.state in _WAITING:
             self.writer.post(CustomerAbandoned(dial_id))
 
-    async def _survey(self, run: CampaignRun, lead_id: str, dial_id: str) -> None:
-        """An agentless call's keypad survey (after its message), then the hang-up; the lead is
-        settled as answered with the keys pressed (those answered before a hang-up, or none)."""
-        plan = run.settings.agentless
+    async def _survey(
+        self, run: CampaignRun, lead_id: str, dial_id: str, survey: Survey, intro: str | None
+    ) -> None:
+        """An agentless call's keypad survey (after its message `intro`), then the hang-up; the lead
+        is settled as answered with the keys pressed (those answered before a hang-up, or none)."""
         keys: dict[str, str] = {}
         try:
-            if self.trunk is not None and plan is not None and plan.survey is not None:
-                intro = plan.message or None
-                keys = await self.trunk.survey(dial_id, plan.survey, run.settings.language, intro)
+            if self.trunk is not None:
+                keys = await self.trunk.survey(dial_id, survey, run.settings.language, intro)
         except Exception:
             log.exception("campaign %s: the survey of %s failed", run.id, dial_id)
         finally:

@@ -162,7 +162,6 @@ class SimulatedTrunk:
         self.surveys: list[tuple[str, dict[str, str], str | None]] = []  # (dial, keys, intro) per survey
         self.survey_seconds = survey_seconds
         self.survey_abandon_rate = survey_abandon_rate
-        """(dial id, message) of every answering-machine message played."""
         self.outcomes: dict[str, int] = {}
 
     def _record(self, **record: Any) -> None:
@@ -218,8 +217,8 @@ class SimulatedTrunk:
     async def survey(
         self, dial_id: str, survey: Survey, language: str = "en", intro: str | None = None
     ) -> dict[str, str]:
-        """A simulated person presses an allowed key for each question, or hangs up before the
-        last one (``survey_abandon_rate`` per question), a second per question."""
+        """A simulated person presses an allowed key for each question (``survey_seconds`` after
+        it is asked), or hangs up first (``survey_abandon_rate`` per question)."""
         keys: dict[str, str] = {}
         for question in survey.questions:
             if dial_id not in self.live or self.rng.random() < self.survey_abandon_rate:

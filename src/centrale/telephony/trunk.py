@@ -285,16 +285,14 @@ class SipTrunk:
                 sip._drop_leg(call)
                 call.state = CallState.CLOSING
                 what = "information message" if play_message else "message"
-                try:
-                    await sip.ng.play_media(call.call_id, call.caller_tag, recording, repeat_times=1)
-                    played = wav_seconds(recording)
+                length = await self._play(call, recording, what)
+                if length is not None:
+                    played = length
                     if play_message:
                         self.messages_played += 1
                     else:
                         self.messages_left += 1
                     log.info("%s: %s playing (%.1f s)", dial_id, what, played)
-                except NgError as exc:
-                    log.error("%s: the %s could not be played: %s", dial_id, what, exc)
             else:
                 await sip._end(call, hangup_caller=True)
                 return
@@ -308,8 +306,8 @@ class SipTrunk:
         self, dial_id: str, survey: Survey, language: str = "en", intro: str | None = None
     ) -> dict[str, str]:
         """Play `intro` (the campaign's message, if any), then ask each question of `survey` on the
-        answered call `dial_id` and collect one allowed key
-        per question from the customer's RFC 2833 digits (rtpengine's DTMF log). A question is
+        answered call `dial_id` and collect one allowed key per question from the customer's RFC 2833
+        digits (rtpengine's DTMF log). A question is
         spoken (or its WAV played), then waits ``SURVEY_INPUT_SECONDS`` after the prompt for a key;
         a key it does not allow, or none, asks it once more; a key pressed while it plays counts
         (people answer before the end). The call stays up; a customer who hangs up ends the
@@ -322,12 +320,14 @@ class SipTrunk:
         side.listen(call.call_id, call.caller_tag, digits.put_nowait)
         keys: dict[str, str] = {}
         try:
-            await asyncio.sleep(await self._play(call, await self._recording(dial_id, intro, language)))
+            opening = await self._recording(dial_id, intro, language)
+            await asyncio.sleep(await self._play(call, opening) or 0.0)  # the message, whole
             for question in survey.questions:
                 for _ in range(SURVEY_TRIES):
                     while not digits.empty():  # keys pressed before this question was asked
                         digits.get_nowait()
-                    length = await self._play(call, await self._recording(dial_id, question.prompt, language))
+                    prompt = await self._recording(dial_id, question.prompt, language)
+                    length = await self._play(call, prompt, "survey question") or 0.0
                     if call.state is CallState.ENDED:
                         return keys
                     try:
@@ -347,15 +347,16 @@ class SipTrunk:
         log.info("%s: survey answered: %s", dial_id, keys)
         return keys
 
-    async def _play(self, call: Call, recording: str | None) -> float:
-        """Start `recording` to the customer (a prompt, not waited for): its length, 0 if none."""
+    async def _play(self, call: Call, recording: str | None, what: str = "message") -> float | None:
+        """Start `recording` to the customer (not waited for): its length in seconds, or None when
+        nothing plays (no recording, the call ended, rtpengine refused: logged)."""
         if recording is None or call.state is CallState.ENDED:
-            return 0.0
+            return None
         try:
             await self.sip.ng.play_media(call.call_id, call.caller_tag, recording, repeat_times=1)
         except NgError as exc:
-            log.error("%s: a survey prompt could not be played: %s", call.interaction, exc)
-            return 0.0
+            log.error("%s: the %s could not be played: %s", call.interaction, what, exc)
+            return None
         return wav_seconds(recording)
 
     async def _recording(self, dial_id: str, message: str | None, language: str) -> str | None:
@@ -366,19 +367,17 @@ class SipTrunk:
         if message.lower().endswith(".wav"):
             if Path(message).is_file():
                 return message
-            log.error("%s: the message recording %s is missing: hanging up without it", dial_id, message)
+            log.error("%s: the recording %s is missing: not played", dial_id, message)
             return None
         prompts = self.sip.caller_side.prompts
         if prompts is None:
-            log.error(
-                "%s: no prompts (the SIP service is not started): hanging up without a message", dial_id
-            )
+            log.error("%s: no prompts (the SIP service is not started): not played", dial_id)
             return None
         loop = asyncio.get_running_loop()
         try:  # espeak-ng runs as a process: off the loop (a cached text costs nothing)
             return str(await loop.run_in_executor(None, prompts.speech, language, message))
         except PromptError as exc:
-            log.error("%s: the message could not be spoken (%s): hanging up without it", dial_id, exc)
+            log.error("%s: %r could not be spoken (%s): not played", dial_id, message[:60], exc)
             return None
 
     # --- SIP thread ---------------------------------------------------------------------------------
